@@ -1,0 +1,208 @@
+"""The composition root: ``python bot.py`` runs the bot.
+
+Reads settings from the environment and ``.env``, sets up logging, brings the database schema up to
+date, opens the HTTP session and the database engine, builds the bot with them and runs it. Every
+resource is opened here with ``async with`` and handed down; nothing is global.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import signal
+import sys
+from typing import Any
+
+import aiohttp
+import discord
+import yarl
+from discord.ext import commands
+from dotenv import load_dotenv
+
+from cogs.presenter import DiscordPresenter
+from cogs.tree import VideoBotTree
+from storage.engine import SessionFactory, create_engine, create_session_factory
+from storage.migrate import upgrade_database
+from videobot.catalog import Catalog, load_catalog
+from videobot.config import ConfigError, Settings
+from videobot.credits import Credits
+from videobot.jobs import Jobs
+from videobot.modelslab import ModelsLabClient
+from videobot.runner import JobRunner, RunnerSettings
+
+log = logging.getLogger("videobot")
+
+EXTENSIONS = ("cogs.video", "cogs.credits")
+
+
+class VideoBot(commands.AutoShardedBot):
+    """The bot: discord.py client plus the domain services its cogs call."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        sessions: SessionFactory,
+        http: aiohttp.ClientSession,
+        modelslab: ModelsLabClient,
+        catalog: Catalog,
+    ) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=discord.Intents.default(),
+            tree_cls=VideoBotTree,
+            help_command=None,
+            # A fixed shard count skips GET /gateway/bot and connects to DEFAULT_GATEWAY.
+            shard_count=settings.shard_count or 1,
+            # None (all shards) is discord.py's own default, though its annotation says list.
+            shard_ids=list(settings.shard_ids) if settings.shard_ids else None,  # type: ignore[arg-type]
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        self.settings = settings
+        self.catalog = catalog
+        self.presenter = DiscordPresenter(self, catalog)
+        self.runner = JobRunner(
+            sessions=sessions,
+            catalog=catalog,
+            modelslab=modelslab,
+            http=http,
+            presenter=self.presenter,
+            settings=RunnerSettings(
+                max_at_provider=settings.max_jobs_in_flight,
+                job_timeout=settings.job_timeout_seconds,
+                poll_min=settings.poll_min_seconds,
+                poll_max=settings.poll_max_seconds,
+                lease_seconds=settings.lease_seconds,
+                download_dir=settings.data_dir / "downloads",
+            ),
+        )
+        self.jobs = Jobs(
+            sessions, catalog, starting_balance=settings.starting_balance, on_queued=self.runner.wake
+        )
+        self.credits = Credits(sessions, starting_balance=settings.starting_balance)
+
+    async def setup_hook(self) -> None:
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        await self._sync_commands()
+        await self.runner.start()
+
+    async def close(self) -> None:
+        await self.runner.stop()
+        await super().close()
+
+    async def on_ready(self) -> None:
+        log.info("connected as %s in %d servers", self.user, len(self.guilds))
+
+    async def _sync_commands(self) -> None:
+        """Register slash commands with Discord, only when they changed since the last start."""
+        guild = discord.Object(self.settings.dev_guild_id) if self.settings.dev_guild_id else None
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        payload = [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
+        digest = hashlib.sha256(
+            json.dumps([guild and guild.id, payload], sort_keys=True).encode()
+        ).hexdigest()
+        marker = self.settings.data_dir / "commands.sha256"
+        if marker.exists() and marker.read_text() == digest:
+            log.info("slash commands unchanged; not syncing")
+            return
+        synced = await self.tree.sync(guild=guild)
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(digest)
+        log.info("synced %d slash commands %s", len(synced), f"to guild {guild.id}" if guild else "globally")
+
+
+class RedactingFormatter(logging.Formatter):
+    """Replaces the bot's secrets wherever they would appear in a log line or traceback."""
+
+    def __init__(self, fmt: str, secrets: tuple[str, ...]) -> None:
+        super().__init__(fmt)
+        self._secrets = [s for s in secrets if s]
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        for secret in self._secrets:
+            text = text.replace(secret, "[redacted]")
+        return text
+
+
+def setup_logging(settings: Settings) -> None:
+    """One logging setup for the process: level from LOG_LEVEL, secrets redacted, discord.http quiet."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        RedactingFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", settings.secrets)
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level)
+    logging.getLogger("discord.http").setLevel(logging.WARNING)
+    logging.getLogger("discord.gateway").setLevel(logging.WARNING)
+
+
+def point_discord_at(settings: Settings) -> None:
+    """Send discord.py's REST and gateway traffic to a Discord-compatible server, when configured."""
+    if settings.discord_api_base:
+        discord.http.Route.BASE = settings.discord_api_base
+    if settings.discord_gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+
+
+async def run(settings: Settings) -> None:
+    """Open every resource, run the bot until it is closed, and release everything."""
+    catalog = load_catalog()
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade_database(engine)
+        timeout = aiohttp.ClientTimeout(total=None, connect=15, sock_read=120)
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+            modelslab = ModelsLabClient(
+                http, api_key=settings.modelslab_api_key, base_url=settings.modelslab_base_url
+            )
+            async with VideoBot(
+                settings=settings,
+                sessions=create_session_factory(engine),
+                http=http,
+                modelslab=modelslab,
+                catalog=catalog,
+            ) as bot:
+                _close_on_signals(bot)
+                await bot.start(settings.discord_token)
+    finally:
+        await engine.dispose()
+
+
+def _close_on_signals(bot: VideoBot) -> None:
+    # Hosts stop workers with SIGTERM: hand jobs back cleanly instead of waiting for leases to expire.
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
+
+
+def main(argv: list[str] | None = None, env: dict[str, Any] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    load_dotenv()
+    try:
+        settings = Settings.from_env(env if env is not None else os.environ)
+    except ConfigError as exc:
+        print(f"videobot: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(settings)
+    point_discord_at(settings)
+    try:
+        asyncio.run(run(settings))
+    except discord.LoginFailure:
+        log.error("Discord refused the token (DISCORD_TOKEN): check it in the developer portal")
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,221 @@
+"""Queries on jobs: the queue, leases and guarded state changes.
+
+A process works on a job only while it holds the job's lease (``lease_owner`` and an expiry it keeps
+renewing). Every state change after the claim is an ``UPDATE ... WHERE lease_owner = me``, so a
+process that lost its lease (paused, partitioned) cannot overwrite the work of the one that took over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.tables import Job, JobInput
+from storage.types import utcnow
+
+QUEUED = "queued"
+SUBMITTING = "submitting"
+PROCESSING = "processing"
+DELIVERING = "delivering"
+AT_PROVIDER = (SUBMITTING, PROCESSING)
+RESUMABLE = (SUBMITTING, PROCESSING, DELIVERING)
+
+# Any constant works; it only has to be the same in every process sharing the database.
+_CLAIM_LOCK_KEY = 7_346_201
+
+
+async def find_by_interaction(session: AsyncSession, *, interaction_id: int) -> Job | None:
+    """The job created by this interaction, if any."""
+    return (await session.exec(select(Job).where(Job.interaction_id == interaction_id))).first()
+
+
+async def get_job(session: AsyncSession, *, job_id: int) -> Job | None:
+    """One job by id."""
+    return await session.get(Job, job_id)
+
+
+async def get_inputs(session: AsyncSession, *, job_id: int) -> list[JobInput]:
+    """The files attached to a job."""
+    return list((await session.exec(select(JobInput).where(JobInput.job_id == job_id))).all())
+
+
+async def member_jobs(session: AsyncSession, *, guild_id: int, user_id: int, limit: int) -> list[Job]:
+    """A member's jobs in a server, newest first."""
+    stmt = (
+        select(Job)
+        .where(Job.guild_id == guild_id, Job.user_id == user_id)
+        .order_by(col(Job.id).desc())
+        .limit(limit)
+    )
+    return list((await session.exec(stmt)).all())
+
+
+async def queue_position(session: AsyncSession, *, job_id: int) -> int:
+    """1 for the next queued job to be submitted, 2 for the one after, and so on."""
+    ahead = await session.exec(
+        select(func.count()).select_from(Job).where(Job.state == QUEUED, col(Job.id) < job_id)
+    )
+    return int(ahead.one()) + 1
+
+
+async def count_at_provider(session: AsyncSession) -> int:
+    """Jobs occupying a slot of the provider's queue (being submitted or rendering)."""
+    result = await session.exec(select(func.count()).select_from(Job).where(col(Job.state).in_(AT_PROVIDER)))
+    return int(result.one())
+
+
+async def claim_next_queued(
+    session: AsyncSession, *, owner: str, lease_until: datetime, max_at_provider: int, now: datetime
+) -> Job | None:
+    """Move the oldest due queued job to ``submitting`` under our lease, if a provider slot is free.
+
+    The slot count and the claim happen under one lock (SQLite: the write lock taken by
+    ``BEGIN IMMEDIATE``; PostgreSQL: a transaction-scoped advisory lock), so processes sharing a
+    database never exceed the provider's queue limit together.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.exec(select(func.pg_advisory_xact_lock(_CLAIM_LOCK_KEY)))
+    if await count_at_provider(session) >= max_at_provider:
+        return None
+    candidate = await session.exec(
+        select(Job.id)
+        .where(Job.state == QUEUED, or_(col(Job.not_before).is_(None), col(Job.not_before) <= now))
+        .order_by(col(Job.id))
+        .limit(1)
+    )
+    job_id = candidate.first()
+    if job_id is None:
+        return None
+    stmt = (
+        update(Job)
+        .where(col(Job.id) == job_id, col(Job.state) == QUEUED)
+        .values(state=SUBMITTING, lease_owner=owner, lease_expires_at=lease_until, updated_at=now)
+        .returning(Job)
+    )
+    row = (await session.exec(stmt)).first()
+    return _job_from_row(row) if row else None
+
+
+async def claim_orphans(
+    session: AsyncSession, *, owner: str, lease_until: datetime, now: datetime, limit: int = 50
+) -> list[Job]:
+    """Take over jobs in progress whose lease has expired (their process died or stalled)."""
+    expired = or_(col(Job.lease_expires_at).is_(None), col(Job.lease_expires_at) < now)
+    candidates = (
+        select(Job.id).where(col(Job.state).in_(RESUMABLE), expired).order_by(col(Job.id)).limit(limit)
+    )
+    ids = list((await session.exec(candidates)).all())
+    if not ids:
+        return []
+    # The expiry is checked again in the UPDATE: PostgreSQL re-evaluates it on the locked row, so
+    # when two processes race for the same job only one of them gets it.
+    stmt = (
+        update(Job)
+        .where(col(Job.id).in_(ids), col(Job.state).in_(RESUMABLE), expired)
+        .values(lease_owner=owner, lease_expires_at=lease_until)
+        .returning(Job)
+    )
+    return [_job_from_row(row) for row in (await session.exec(stmt)).all()]
+
+
+async def next_queued_due(session: AsyncSession) -> datetime | None:
+    """The earliest ``not_before`` among queued jobs that wait for a retry, for the runner's sleep."""
+    result = await session.exec(select(func.min(Job.not_before)).where(Job.state == QUEUED))
+    return result.one()
+
+
+async def renew_leases(
+    session: AsyncSession, *, owner: str, job_ids: Iterable[int], lease_until: datetime
+) -> set[int]:
+    """Extend our leases; returns the ids we still hold (a lost lease means: stop working on it)."""
+    ids = list(job_ids)
+    if not ids:
+        return set()
+    stmt = (
+        update(Job)
+        .where(col(Job.id).in_(ids), col(Job.lease_owner) == owner)
+        .values(lease_expires_at=lease_until)
+        .returning(col(Job.id))
+    )
+    return set((await session.exec(stmt)).scalars().all())
+
+
+async def release_leases(
+    session: AsyncSession, *, owner: str, job_ids: Iterable[int], retry_at: datetime | None = None
+) -> None:
+    """Give up our leases: at once (``retry_at`` None) or from ``retry_at`` on, for any process to take."""
+    await session.exec(
+        update(Job)
+        .where(col(Job.id).in_(list(job_ids)), col(Job.lease_owner) == owner)
+        .values(lease_owner=None if retry_at is None else owner, lease_expires_at=retry_at)
+    )
+
+
+async def update_owned(
+    session: AsyncSession, *, job_id: int, owner: str, states: Sequence[str], **values: Any
+) -> Job | None:
+    """Change a job we hold the lease of, if it is still in one of ``states``; else None."""
+    values.setdefault("updated_at", utcnow())
+    stmt = (
+        update(Job)
+        .where(col(Job.id) == job_id, col(Job.lease_owner) == owner, col(Job.state).in_(states))
+        .values(**values)
+        .returning(Job)
+    )
+    row = (await session.exec(stmt)).first()
+    return _job_from_row(row) if row else None
+
+
+async def update_unowned(
+    session: AsyncSession, *, job_id: int, states: Sequence[str], **values: Any
+) -> Job | None:
+    """Change a job nobody is working on (queued), if it is still in one of ``states``; else None."""
+    values.setdefault("updated_at", utcnow())
+    stmt = (
+        update(Job)
+        .where(col(Job.id) == job_id, col(Job.state).in_(states), col(Job.lease_owner).is_(None))
+        .values(**values)
+        .returning(Job)
+    )
+    row = (await session.exec(stmt)).first()
+    return _job_from_row(row) if row else None
+
+
+async def set_presentation(
+    session: AsyncSession,
+    *,
+    job_id: int,
+    status_channel_id: int | None,
+    status_message_id: int | None,
+    thread_id: int | None,
+) -> None:
+    """Remember where a job's status message and thread are."""
+    await session.exec(
+        update(Job)
+        .where(col(Job.id) == job_id)
+        .values(
+            status_channel_id=status_channel_id,
+            status_message_id=status_message_id,
+            thread_id=thread_id,
+            updated_at=utcnow(),
+        )
+    )
+
+
+async def cache_hosted_url(session: AsyncSession, *, input_id: int, url: str, until: datetime) -> None:
+    """Remember where the provider can fetch an input, so a resumed job does not upload it again."""
+    await session.exec(
+        update(JobInput).where(col(JobInput.id) == input_id).values(hosted_url=url, hosted_until=until)
+    )
+
+
+def _job_from_row(row: Any) -> Job:
+    # ``UPDATE ... RETURNING Job`` yields a row whose single element is the ORM object.
+    job = row[0]
+    assert isinstance(job, Job)
+    return job

@@ -1,0 +1,142 @@
+"""The credit ledger: the only code that changes a balance.
+
+Every change is one conditional ``UPDATE`` of the account plus one ledger entry, in the caller's
+transaction. The condition (``balance + amount >= 0``) is evaluated by the database on the row it
+locks, so concurrent debits can never overspend, on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from sqlalchemy import func, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.tables import Account, LedgerEntry
+from storage.types import utcnow
+
+
+class EntryKind(enum.StrEnum):
+    """Why a balance changed."""
+
+    START = "start"  # the server's starting balance, on a member's first action
+    DEBIT = "debit"  # a job was charged
+    REFUND = "refund"  # a job failed, timed out or was cancelled
+    GRANT = "grant"  # a moderator added credits
+    REVOKE = "revoke"  # a moderator took credits
+    SET = "set"  # a moderator set the balance
+    ALLOWANCE = "allowance"  # the daily allowance
+
+
+class InsufficientCredits(Exception):
+    """The account cannot pay; nothing was changed."""
+
+    def __init__(self, balance: int, needed: int) -> None:
+        super().__init__(f"balance {balance} cannot pay {needed}")
+        self.balance = balance
+        self.needed = needed
+
+
+@dataclass(frozen=True)
+class Movement:
+    """The result of one ledger change."""
+
+    entry_id: int
+    amount: int
+    balance_after: int
+
+
+async def ensure_account(session: AsyncSession, *, guild_id: int, user_id: int, starting_balance: int) -> int:
+    """Return the member's account id, opening it with the starting balance on first use.
+
+    Safe under concurrency: the insert is ``ON CONFLICT DO NOTHING``, and only the transaction that
+    really inserted the row writes the starting-balance entry.
+    """
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    now = utcnow()
+    stmt = (
+        insert(Account)
+        .values(guild_id=guild_id, user_id=user_id, balance=0, created_at=now, updated_at=now)
+        .on_conflict_do_nothing(index_elements=["guild_id", "user_id"])
+        .returning(col(Account.id))
+    )
+    new_id = (await session.exec(stmt)).scalar_one_or_none()
+    if new_id is not None:
+        if starting_balance:
+            await move_credits(session, account_id=new_id, amount=starting_balance, kind=EntryKind.START)
+        return int(new_id)
+    existing = await session.exec(
+        select(Account.id).where(Account.guild_id == guild_id, Account.user_id == user_id)
+    )
+    account_id = existing.one()
+    assert account_id is not None
+    return int(account_id)
+
+
+async def move_credits(
+    session: AsyncSession,
+    *,
+    account_id: int,
+    amount: int,
+    kind: EntryKind,
+    job_id: int | None = None,
+    actor_id: int | None = None,
+    reason: str | None = None,
+) -> Movement:
+    """Add ``amount`` (negative to take) to an account and record why; the one way balances change.
+
+    Raises `InsufficientCredits` when the balance would go below zero; the caller's transaction is
+    then unchanged. A second entry of the same kind for the same job violates a unique constraint,
+    so a job is never debited or refunded twice.
+    """
+    stmt = (
+        update(Account)
+        .where(col(Account.id) == account_id, col(Account.balance) + amount >= 0)
+        .values(balance=col(Account.balance) + amount, updated_at=utcnow())
+        .returning(col(Account.balance))
+    )
+    balance_after = (await session.exec(stmt)).scalar_one_or_none()
+    if balance_after is None:
+        current = (await session.exec(select(Account.balance).where(Account.id == account_id))).one()
+        raise InsufficientCredits(balance=current, needed=-amount)
+    entry = LedgerEntry(
+        account_id=account_id,
+        amount=amount,
+        balance_after=balance_after,
+        kind=kind.value,
+        job_id=job_id,
+        actor_id=actor_id,
+        reason=reason,
+    )
+    session.add(entry)
+    await session.flush()
+    assert entry.id is not None
+    return Movement(entry_id=entry.id, amount=amount, balance_after=balance_after)
+
+
+async def balance_of(session: AsyncSession, *, guild_id: int, user_id: int) -> int | None:
+    """The member's balance, or None when they have no account yet."""
+    result = await session.exec(
+        select(Account.balance).where(Account.guild_id == guild_id, Account.user_id == user_id)
+    )
+    return result.one_or_none()
+
+
+async def ledger_sum(session: AsyncSession, *, account_id: int) -> int:
+    """The sum of an account's entries (equal to its balance; used by integrity checks)."""
+    total = await session.exec(
+        select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(LedgerEntry.account_id == account_id)
+    )
+    return int(total.one())
+
+
+async def job_refunded(session: AsyncSession, *, job_id: int) -> bool:
+    """True when the job already has a refund entry."""
+    result = await session.exec(
+        select(LedgerEntry.id).where(LedgerEntry.job_id == job_id, LedgerEntry.kind == EntryKind.REFUND.value)
+    )
+    return result.first() is not None

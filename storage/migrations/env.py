@@ -1,0 +1,48 @@
+"""Alembic environment: migrations run on a connection handed in by `storage.migrate`,
+or, from the alembic command line, on one opened from DATABASE_URL."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from alembic import context
+from dotenv import load_dotenv
+from sqlalchemy.engine import Connection
+from sqlmodel import SQLModel
+
+import storage.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from storage.engine import create_engine
+from videobot.config import DEFAULT_DATABASE_URL, normalise_database_url
+
+target_metadata = SQLModel.metadata
+
+
+def _run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def _run_from_url() -> None:
+    load_dotenv()
+    url = normalise_database_url(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(_run)
+            await connection.commit()
+    finally:
+        await engine.dispose()
+
+
+connection = context.config.attributes.get("connection")
+if connection is not None:
+    _run(connection)
+else:
+    asyncio.run(_run_from_url())

@@ -1,0 +1,122 @@
+"""The database tables. Change one, then add an Alembic migration (see README, "Migrations").
+
+Discord ids are snowflakes stored as BIGINT; credits are integers; timestamps are aware UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime, utcnow
+
+
+def _big(*, index: bool = False, nullable: bool = False) -> Any:
+    return Field(sa_type=BigInteger, index=index, nullable=nullable)
+
+
+def _when(*, nullable: bool = False, index: bool = False) -> Any:
+    if nullable:
+        return Field(default=None, sa_type=UTCDateTime, nullable=True, index=index)
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=index)
+
+
+class Account(SQLModel, table=True):
+    """One member's credits in one server. Only `videobot.credits.move_credits` changes `balance`."""
+
+    __table_args__ = (
+        UniqueConstraint("guild_id", "user_id", name="uq_account_member"),
+        CheckConstraint("balance >= 0", name="ck_account_balance_not_negative"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    guild_id: int = _big()
+    user_id: int = _big()
+    balance: int = 0
+    created_at: datetime = _when()
+    updated_at: datetime = _when()
+
+
+class LedgerEntry(SQLModel, table=True):
+    """One change of an account's balance; the balance is always the sum of its entries."""
+
+    __tablename__ = "ledger_entry"
+    __table_args__ = (
+        # A job is debited once and refunded once, whatever retries or restarts happen.
+        UniqueConstraint("job_id", "kind", name="uq_ledger_job_kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    amount: int
+    balance_after: int
+    kind: str = Field(max_length=32)
+    job_id: int | None = Field(default=None, foreign_key="job.id", nullable=True)
+    actor_id: int | None = Field(default=None, sa_type=BigInteger, nullable=True)
+    reason: str | None = Field(default=None, sa_type=Text, nullable=True)
+    created_at: datetime = _when(index=True)
+
+
+class Job(SQLModel, table=True):
+    """A video job and everything needed to resume it after a restart.
+
+    `state` moves queued → submitting → processing → delivering → delivered, or ends in failed,
+    cancelled or timed_out (see `videobot.jobs.JobState`).
+    """
+
+    __table_args__ = (Index("ix_job_state_id", "state", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    interaction_id: int = Field(sa_type=BigInteger, unique=True)
+    guild_id: int = _big(index=True)
+    channel_id: int = _big()
+    user_id: int = _big(index=True)
+    thread_id: int | None = Field(default=None, sa_type=BigInteger, nullable=True)
+    status_channel_id: int | None = Field(default=None, sa_type=BigInteger, nullable=True)
+    status_message_id: int | None = Field(default=None, sa_type=BigInteger, nullable=True)
+    result_message_id: int | None = Field(default=None, sa_type=BigInteger, nullable=True)
+    kind: str = Field(max_length=16)
+    model_id: str = Field(max_length=64)
+    prompt: str = Field(sa_type=Text)
+    settings: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    cost: int
+    upload_limit: int = Field(sa_type=BigInteger)
+    state: str = Field(max_length=16)
+    provider_id: str | None = Field(default=None, max_length=64, nullable=True)
+    failure_reason: str | None = Field(default=None, sa_type=Text, nullable=True)
+    result_urls: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    reroll_of: int | None = Field(default=None, nullable=True)
+    submit_attempts: int = 0
+    poll_count: int = 0
+    not_before: datetime | None = _when(nullable=True)
+    next_poll_at: datetime | None = _when(nullable=True)
+    deadline_at: datetime | None = _when(nullable=True)
+    lease_owner: str | None = Field(default=None, max_length=128, nullable=True)
+    lease_expires_at: datetime | None = _when(nullable=True)
+    created_at: datetime = _when()
+    updated_at: datetime = _when()
+    submitted_at: datetime | None = _when(nullable=True)
+    finished_at: datetime | None = _when(nullable=True)
+
+
+class JobInput(SQLModel, table=True):
+    """A file a member gave a job (image or audio), kept until the provider has fetched it.
+
+    Kept in the database, not as a Discord URL: those are signed and expire, and a job can wait in
+    the queue. At submit time the bytes are hosted through ModelsLab and the URL cached here.
+    """
+
+    __tablename__ = "job_input"
+    __table_args__ = (UniqueConstraint("job_id", "role", name="uq_job_input_role"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key="job.id", index=True)
+    role: str = Field(max_length=16)
+    mime: str = Field(max_length=64)
+    filename: str = Field(max_length=256)
+    data: bytes = Field(sa_type=LargeBinary)
+    hosted_url: str | None = Field(default=None, sa_type=Text, nullable=True)
+    hosted_until: datetime | None = _when(nullable=True)

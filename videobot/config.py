@@ -1,0 +1,178 @@
+"""Typed settings read from the environment (and ``.env``, loaded by ``bot.py``).
+
+Built once in ``main()`` and passed down; nothing reads ``os.environ`` anywhere else, so tests build
+`Settings` directly without touching the process environment.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/videobot.db"
+DEFAULT_MODELSLAB_BASE_URL = "https://modelslab.com/api"
+DEFAULT_DISCORD_API_BASE = "https://discord.com/api/v10"
+
+_PLACEHOLDERS = {"", "changeme", "change-me", "your-token-here", "your-key-here", "xxx"}
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; ``str()`` is a one-line message naming it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the bot can be configured with. Secrets are hidden from ``repr``."""
+
+    discord_token: str = field(repr=False)
+    modelslab_api_key: str = field(repr=False)
+    database_url: str = DEFAULT_DATABASE_URL
+    modelslab_base_url: str = DEFAULT_MODELSLAB_BASE_URL
+    discord_api_base: str | None = None
+    discord_gateway_url: str | None = None
+    dev_guild_id: int | None = None
+    log_level: str = "INFO"
+    max_jobs_in_flight: int = 5
+    job_timeout_seconds: float = 30 * 60
+    poll_min_seconds: float = 5.0
+    poll_max_seconds: float = 30.0
+    lease_seconds: float = 60.0
+    starting_balance: int = 20
+    data_dir: Path = Path("data")
+    shard_count: int | None = None
+    shard_ids: tuple[int, ...] | None = None
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The values that must never appear in logs or messages."""
+        return (self.discord_token, self.modelslab_api_key)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Build settings from environment variables; raise `ConfigError` naming the first bad one."""
+        reader = _Reader(env)
+        shard_ids = reader.int_list("SHARD_IDS")
+        settings = cls(
+            discord_token=reader.secret("DISCORD_TOKEN"),
+            modelslab_api_key=reader.secret("MODELSLAB_API_KEY"),
+            database_url=normalise_database_url(reader.text("DATABASE_URL", DEFAULT_DATABASE_URL)),
+            modelslab_base_url=reader.url(
+                "MODELSLAB_BASE_URL", DEFAULT_MODELSLAB_BASE_URL, ("http", "https")
+            ),
+            discord_api_base=reader.optional_url("DISCORD_API_BASE", ("http", "https")),
+            discord_gateway_url=reader.optional_url("DISCORD_GATEWAY_URL", ("ws", "wss")),
+            dev_guild_id=reader.optional_int("DEV_GUILD_ID"),
+            log_level=reader.log_level("LOG_LEVEL", "INFO"),
+            max_jobs_in_flight=reader.integer("MAX_JOBS_IN_FLIGHT", 5, minimum=1),
+            job_timeout_seconds=reader.number("JOB_TIMEOUT_SECONDS", 30 * 60, minimum=60),
+            poll_min_seconds=reader.number("POLL_MIN_SECONDS", 5.0, minimum=0.05),
+            poll_max_seconds=reader.number("POLL_MAX_SECONDS", 30.0, minimum=0.1),
+            lease_seconds=reader.number("JOB_LEASE_SECONDS", 60.0, minimum=1),
+            starting_balance=reader.integer("STARTING_BALANCE", 20, minimum=0),
+            data_dir=Path(reader.text("DATA_DIR", "data")),
+            shard_count=reader.optional_int("SHARD_COUNT"),
+            shard_ids=tuple(shard_ids) if shard_ids else None,
+        )
+        if settings.poll_max_seconds < settings.poll_min_seconds:
+            raise ConfigError("POLL_MAX_SECONDS must be at least POLL_MIN_SECONDS")
+        if settings.shard_ids and settings.shard_count is None:
+            raise ConfigError("SHARD_IDS needs SHARD_COUNT")
+        return settings
+
+
+def normalise_database_url(url: str) -> str:
+    """Map the URL forms hosts hand out to the async drivers we use.
+
+    ``postgres://`` (Heroku and friends) and ``postgresql://`` become ``postgresql+asyncpg://``;
+    ``sqlite://`` becomes ``sqlite+aiosqlite://``.
+    """
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    if url.startswith("sqlite://"):
+        return "sqlite+aiosqlite://" + url[len("sqlite://") :]
+    if url.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+        return url
+    raise ConfigError("DATABASE_URL must be a sqlite:// or postgresql:// URL")
+
+
+class _Reader:
+    """Reads and checks single variables, with error messages that name the variable."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def _raw(self, name: str) -> str | None:
+        value = self._env.get(name)
+        if value is None or not value.strip():
+            return None
+        return value.strip()
+
+    def secret(self, name: str) -> str:
+        value = self._raw(name)
+        if value is None:
+            raise ConfigError(f"{name} is not set: put it in the environment or in .env")
+        if value.lower() in _PLACEHOLDERS:
+            raise ConfigError(f"{name} still holds a placeholder value: set the real one")
+        return value
+
+    def text(self, name: str, default: str) -> str:
+        return self._raw(name) or default
+
+    def url(self, name: str, default: str, schemes: tuple[str, ...]) -> str:
+        return self.optional_url(name, schemes) or default
+
+    def optional_url(self, name: str, schemes: tuple[str, ...]) -> str | None:
+        value = self._raw(name)
+        if value is None:
+            return None
+        if not any(value.startswith(f"{scheme}://") for scheme in schemes):
+            allowed = " or ".join(f"{s}://" for s in schemes)
+            raise ConfigError(f"{name} must start with {allowed}")
+        return value.rstrip("/")
+
+    def integer(self, name: str, default: int, *, minimum: int) -> int:
+        value = self.optional_int(name)
+        if value is None:
+            return default
+        if value < minimum:
+            raise ConfigError(f"{name} must be at least {minimum}")
+        return value
+
+    def optional_int(self, name: str) -> int | None:
+        value = self._raw(name)
+        if value is None:
+            return None
+        try:
+            return int(value)
+        except ValueError:
+            raise ConfigError(f"{name} must be a whole number") from None
+
+    def int_list(self, name: str) -> list[int]:
+        value = self._raw(name)
+        if value is None:
+            return []
+        try:
+            return [int(part) for part in value.split(",") if part.strip()]
+        except ValueError:
+            raise ConfigError(f"{name} must be a comma-separated list of whole numbers") from None
+
+    def number(self, name: str, default: float, *, minimum: float) -> float:
+        value = self._raw(name)
+        if value is None:
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            raise ConfigError(f"{name} must be a number") from None
+        if number < minimum:
+            raise ConfigError(f"{name} must be at least {minimum:g}")
+        return number
+
+    def log_level(self, name: str, default: str) -> str:
+        value = (self._raw(name) or default).upper()
+        if value not in logging.getLevelNamesMapping():
+            raise ConfigError(f"{name} must be one of DEBUG, INFO, WARNING, ERROR")
+        return value

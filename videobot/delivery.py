@@ -1,0 +1,44 @@
+"""What the job runner needs from the chat side: the interface the Discord layer implements.
+
+The runner never imports discord; it calls these methods with job rows and files.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from storage.tables import Job
+
+
+class DeliveryError(Exception):
+    """Posting failed in a way that retrying later may fix (chat service down, rate limited)."""
+
+
+class UploadTooLarge(DeliveryError):
+    """The chat service refused the file as too large: post a link instead."""
+
+
+class DeliveryImpossible(DeliveryError):
+    """The destination is gone or forbidden for good (channel deleted, permissions removed)."""
+
+
+class JobPresenter(Protocol):
+    """Shows a job's progress and result to its owner."""
+
+    async def show_state(self, job: Job) -> None:
+        """Update the job's status message to its current state (best effort)."""
+
+    async def deliver_file(self, job: Job, video: Path) -> int:
+        """Post the video file with a mention of the owner; return the message id.
+
+        Must be idempotent per job (a retried delivery must not post twice).
+        Raises `UploadTooLarge`, `DeliveryImpossible` or `DeliveryError`.
+        """
+
+    async def deliver_link(self, job: Job, url: str, expires_at: datetime) -> int:
+        """Post a link to the video (too large to upload) saying when it expires; return the message id."""
+
+    async def announce_failure(self, job: Job) -> None:
+        """Tell the owner the job failed or timed out and that the credits are back (best effort)."""

@@ -1,0 +1,298 @@
+"""Creating, listing and cancelling video jobs; the charge and the job are one transaction."""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage import jobs as job_queries
+from storage.engine import SessionFactory
+from storage.ledger import EntryKind, InsufficientCredits, ensure_account, move_credits
+from storage.tables import Job, JobInput
+from storage.types import utcnow
+from videobot.catalog import Catalog, InvalidRequest, ValidatedVideo, validate_choices
+
+log = logging.getLogger(__name__)
+
+
+class JobState(enum.StrEnum):
+    """Where a job is in its life. Stored as text in ``job.state``."""
+
+    QUEUED = "queued"  # charged, waiting for a provider slot
+    SUBMITTING = "submitting"  # being sent to ModelsLab
+    PROCESSING = "processing"  # rendering at ModelsLab
+    DELIVERING = "delivering"  # rendered; being downloaded and posted
+    DELIVERED = "delivered"
+    FAILED = "failed"  # refunded
+    CANCELLED = "cancelled"  # refunded
+    TIMED_OUT = "timed_out"  # refunded
+
+    @property
+    def is_final(self) -> bool:
+        """True once nothing more will happen to the job."""
+        return self in FINAL_STATES
+
+    @property
+    def label(self) -> str:
+        """The state in words for members."""
+        return _LABELS[self]
+
+
+FINAL_STATES = frozenset({JobState.DELIVERED, JobState.FAILED, JobState.CANCELLED, JobState.TIMED_OUT})
+REFUNDED_STATES = frozenset({JobState.FAILED, JobState.CANCELLED, JobState.TIMED_OUT})
+
+_LABELS = {
+    JobState.QUEUED: "Waiting in line",
+    JobState.SUBMITTING: "Sending to the renderer",
+    JobState.PROCESSING: "Rendering",
+    JobState.DELIVERING: "Uploading the video",
+    JobState.DELIVERED: "Done",
+    JobState.FAILED: "Failed (refunded)",
+    JobState.CANCELLED: "Cancelled (refunded)",
+    JobState.TIMED_OUT: "Timed out (refunded)",
+}
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """A checked file a member attached (``role`` is ``init_image`` or ``init_audio``)."""
+
+    role: str
+    mime: str
+    filename: str
+    data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """Everything needed to charge for and queue one job."""
+
+    interaction_id: int
+    guild_id: int
+    channel_id: int
+    user_id: int
+    video: ValidatedVideo
+    upload_limit: int
+    inputs: tuple[InputFile, ...] = ()
+    reroll_of: int | None = None
+
+
+@dataclass(frozen=True)
+class CreatedJob:
+    """A job just accepted, with what the member needs to hear about it."""
+
+    job: Job
+    balance_after: int
+    queue_position: int
+
+
+class JobError(Exception):
+    """An expected refusal; ``str()`` is the message for the member."""
+
+
+class NotEnoughCredits(JobError):
+    """The member cannot pay; nothing was charged."""
+
+    def __init__(self, balance: int, cost: int) -> None:
+        super().__init__(
+            f"This video costs {cost} credits and you have {balance}. Nothing was charged; "
+            "ask a moderator for credits or pick a shorter or cheaper option."
+        )
+        self.balance = balance
+        self.cost = cost
+
+
+class DuplicateRequest(JobError):
+    """The same interaction arrived twice; the first one's job stands and was charged once."""
+
+    def __init__(self, job: Job) -> None:
+        super().__init__(f"This request was already accepted as job #{job.id}; it was charged once.")
+        self.job = job
+
+
+class Jobs:
+    """The job book: accept (charge + queue), list and cancel jobs."""
+
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        catalog: Catalog,
+        *,
+        starting_balance: int,
+        on_queued: Callable[[], None] | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._catalog = catalog
+        self._starting_balance = starting_balance
+        self._on_queued = on_queued or (lambda: None)
+
+    def set_on_queued(self, callback: Callable[[], None]) -> None:
+        """Tell the job book whom to wake when a job is queued (the runner)."""
+        self._on_queued = callback
+
+    async def create(self, request: JobRequest) -> CreatedJob:
+        """Charge the member and queue the job, atomically, once per interaction.
+
+        Raises `NotEnoughCredits` (nothing charged) or `DuplicateRequest` (already charged once).
+        """
+        video = request.video
+        try:
+            async with self._sessions() as session, session.begin():
+                existing = await job_queries.find_by_interaction(
+                    session, interaction_id=request.interaction_id
+                )
+                if existing is not None:
+                    raise DuplicateRequest(existing)
+                account_id = await ensure_account(
+                    session,
+                    guild_id=request.guild_id,
+                    user_id=request.user_id,
+                    starting_balance=self._starting_balance,
+                )
+                job = Job(
+                    interaction_id=request.interaction_id,
+                    guild_id=request.guild_id,
+                    channel_id=request.channel_id,
+                    user_id=request.user_id,
+                    kind=video.model.kind,
+                    model_id=video.model.id,
+                    prompt=video.prompt,
+                    settings=video.to_record(),
+                    cost=video.cost,
+                    upload_limit=request.upload_limit,
+                    state=JobState.QUEUED.value,
+                    reroll_of=request.reroll_of,
+                )
+                session.add(job)
+                await session.flush()
+                assert job.id is not None
+                movement = await move_credits(
+                    session, account_id=account_id, amount=-video.cost, kind=EntryKind.DEBIT, job_id=job.id
+                )
+                for item in request.inputs:
+                    session.add(
+                        JobInput(
+                            job_id=job.id,
+                            role=item.role,
+                            mime=item.mime,
+                            filename=item.filename,
+                            data=item.data,
+                        )
+                    )
+                position = await job_queries.queue_position(session, job_id=job.id)
+        except InsufficientCredits as exc:
+            raise NotEnoughCredits(balance=exc.balance, cost=video.cost) from None
+        except IntegrityError:
+            # Two deliveries of one interaction raced past the lookup; the unique interaction id let
+            # exactly one of them in.
+            async with self._sessions() as session:
+                existing = await job_queries.find_by_interaction(
+                    session, interaction_id=request.interaction_id
+                )
+            if existing is None:
+                raise
+            raise DuplicateRequest(existing) from None
+        log.info(
+            "job %s queued: guild=%s user=%s model=%s cost=%s",
+            job.id,
+            job.guild_id,
+            job.user_id,
+            job.model_id,
+            job.cost,
+        )
+        self._on_queued()
+        return CreatedJob(job=job, balance_after=movement.balance_after, queue_position=position)
+
+    async def reroll_request(
+        self, job_id: int, *, interaction_id: int, user_id: int, upload_limit: int
+    ) -> JobRequest:
+        """A request for a new job with the settings and files of an earlier one, priced anew."""
+        async with self._sessions() as session:
+            job = await job_queries.get_job(session, job_id=job_id)
+            if job is None:
+                raise JobError("That job no longer exists.")
+            inputs = await job_queries.get_inputs(session, job_id=job_id)
+        # Re-validated against today's catalog, so a re-roll pays today's price.
+        try:
+            video = validate_choices(
+                self._catalog, ValidatedVideo.from_record(self._catalog, job.settings).to_choices()
+            )
+        except (InvalidRequest, ValueError) as exc:
+            raise JobError(f"This video can't be re-rolled: {exc}") from None
+        return JobRequest(
+            interaction_id=interaction_id,
+            guild_id=job.guild_id,
+            channel_id=job.channel_id,
+            user_id=user_id,
+            video=video,
+            upload_limit=upload_limit,
+            inputs=tuple(InputFile(i.role, i.mime, i.filename, i.data) for i in inputs),
+            reroll_of=job.id,
+        )
+
+    async def set_presentation(
+        self,
+        job_id: int,
+        *,
+        status_channel_id: int | None,
+        status_message_id: int | None,
+        thread_id: int | None,
+    ) -> None:
+        """Record where the job's status message and thread live."""
+        async with self._sessions() as session, session.begin():
+            await job_queries.set_presentation(
+                session,
+                job_id=job_id,
+                status_channel_id=status_channel_id,
+                status_message_id=status_message_id,
+                thread_id=thread_id,
+            )
+
+    async def get(self, job_id: int) -> Job | None:
+        """One job by id."""
+        async with self._sessions() as session:
+            return await job_queries.get_job(session, job_id=job_id)
+
+    async def recent(self, *, guild_id: int, user_id: int, limit: int = 10) -> list[Job]:
+        """A member's latest jobs in a server, newest first."""
+        async with self._sessions() as session:
+            return await job_queries.member_jobs(session, guild_id=guild_id, user_id=user_id, limit=limit)
+
+    async def cancel(self, job_id: int, *, guild_id: int, user_id: int) -> Job:
+        """Cancel a member's job that has not been sent to the provider yet, and refund it."""
+        async with self._sessions() as session, session.begin():
+            job = await job_queries.get_job(session, job_id=job_id)
+            if job is None or job.guild_id != guild_id or job.user_id != user_id:
+                raise JobError(f"You have no job #{job_id} in this server.")
+            cancelled = await job_queries.update_unowned(
+                session,
+                job_id=job_id,
+                states=[JobState.QUEUED.value],
+                state=JobState.CANCELLED.value,
+                failure_reason="Cancelled by its owner.",
+                finished_at=utcnow(),
+            )
+            if cancelled is None:
+                state = JobState(job.state)
+                if state.is_final:
+                    raise JobError(f"Job #{job_id} has already ended ({state.label.lower()}).")
+                raise JobError(
+                    f"Job #{job_id} has already been sent to the renderer, so it can no longer be cancelled."
+                )
+            await refund(session, cancelled, reason="cancelled")
+        log.info("job %s cancelled by its owner", job_id)
+        return cancelled
+
+
+async def refund(session: AsyncSession, job: Job, *, reason: str) -> None:
+    """Give a job's cost back to its owner (once: the ledger refuses a second refund)."""
+    assert job.id is not None
+    account_id = await ensure_account(session, guild_id=job.guild_id, user_id=job.user_id, starting_balance=0)
+    await move_credits(
+        session, account_id=account_id, amount=job.cost, kind=EntryKind.REFUND, job_id=job.id, reason=reason
+    )

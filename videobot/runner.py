@@ -1,0 +1,536 @@
+"""The job runner: takes queued jobs to ModelsLab, follows them while they render, delivers them.
+
+Every step is persisted before and after it happens, so a process that dies at any point leaves
+the database saying exactly what is left to do; the runner of the next process (or of another
+process sharing the same PostgreSQL) takes the job over once its lease expires.
+
+The one step that cannot be repeated safely is the paid submit: ``submitted_at`` is written just
+before the request goes out. A job found in ``submitting`` with ``submitted_at`` set and no provider
+id may or may not exist at ModelsLab, so it is failed and refunded, never sent a second time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from sqlalchemy.exc import SQLAlchemyError
+
+from storage import jobs as job_queries
+from storage.engine import SessionFactory
+from storage.tables import Job, JobInput
+from storage.types import utcnow
+from videobot.catalog import Catalog, InvalidRequest, ValidatedVideo
+from videobot.delivery import DeliveryError, DeliveryImpossible, JobPresenter, UploadTooLarge
+from videobot.jobs import JobState, refund
+from videobot.modelslab import (
+    BadRequest,
+    DownloadedVideo,
+    InsufficientFunds,
+    InvalidKey,
+    JobNotFound,
+    JobStatus,
+    ModelsLabClient,
+    ModelsLabError,
+    OutputUnavailable,
+    PlanRestricted,
+    ProviderFailed,
+    ProviderJob,
+    QueueFull,
+    Transient,
+    download_video,
+)
+
+log = logging.getLogger(__name__)
+
+_S = JobState
+
+# Errors after which polling or submitting again cannot help.
+_FINAL_PROVIDER_ERRORS = (
+    InvalidKey,
+    InsufficientFunds,
+    PlanRestricted,
+    BadRequest,
+    JobNotFound,
+    ProviderFailed,
+)
+
+# Member-facing reasons. The provider's own words go to the log, not to the member.
+REASON_UNCERTAIN_SUBMIT = (
+    "The video service did not confirm that it accepted the job, so it was not sent again "
+    "(that could have rendered it twice)."
+)
+REASON_TIMEOUT = "The video took longer than the time limit to render."
+REASON_DOWNLOAD = "The finished video could not be downloaded from the video service."
+REASON_UNDELIVERABLE = "The video could not be posted here (the channel is gone or the bot lost access)."
+REASON_MODEL_GONE = "This model is no longer offered by the bot."
+# The provider's text is often technical: members get a plain sentence, the log gets the text.
+REASON_PROVIDER_FAILED = "The video service could not make this video. Try a different prompt or image."
+REASON_TOO_MANY_RETRIES = "The video service stayed busy for too long."
+
+
+@dataclass(frozen=True)
+class RunnerSettings:
+    """How the runner paces itself."""
+
+    max_at_provider: int = 5
+    job_timeout: float = 30 * 60
+    poll_min: float = 5.0
+    poll_max: float = 30.0
+    lease_seconds: float = 60.0
+    download_dir: Path = Path("data/downloads")
+    idle_check_seconds: float = 2.0
+    # ModelsLab keeps outputs for a limited time; 24 hours is what its docs state for comparable endpoints.
+    output_lifetime: timedelta = timedelta(hours=24)
+    # An input hosted through ModelsLab must stay fetchable at least this long after submit.
+    hosted_url_margin: timedelta = timedelta(hours=1)
+    max_requeues: int = 20
+    delivery_attempts: int = 6
+
+
+class _LeaseLost(Exception):
+    """Another process owns the job now (or its state changed under us): stop touching it."""
+
+
+@dataclass
+class _Backoff:
+    base: float
+    cap: float
+    rng: random.Random = field(default_factory=random.Random)
+
+    def delay(self, attempt: int) -> float:
+        # Exponential with ±20% jitter, so many jobs started together do not poll in lockstep.
+        raw = min(self.cap, self.base * (1.5**attempt))
+        return max(self.base / 2, raw * self.rng.uniform(0.8, 1.2))
+
+
+class JobRunner:
+    """Drives jobs through their states. One per process; several processes may share a database."""
+
+    def __init__(
+        self,
+        *,
+        sessions: SessionFactory,
+        catalog: Catalog,
+        modelslab: ModelsLabClient,
+        http: aiohttp.ClientSession,
+        presenter: JobPresenter,
+        settings: RunnerSettings,
+        owner: str | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._catalog = catalog
+        self._modelslab = modelslab
+        self._http = http
+        self._presenter = presenter
+        self._settings = settings
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._backoff = _Backoff(settings.poll_min, settings.poll_max)
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._wake = asyncio.Event()
+        self._loops: list[asyncio.Task[None]] = []
+
+    @property
+    def active_job_ids(self) -> set[int]:
+        """Jobs this process is working on right now."""
+        return set(self._tasks)
+
+    def wake(self) -> None:
+        """Look for work now (a job was queued) instead of at the next idle check."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        """Start claiming and running jobs in the background."""
+        self._settings.download_dir.mkdir(parents=True, exist_ok=True)
+        self._loops = [
+            asyncio.create_task(self._schedule_forever(), name="runner-scheduler"),
+            asyncio.create_task(self._keep_leases_forever(), name="runner-leases"),
+        ]
+        log.info("job runner %s started", self.owner)
+
+    async def stop(self) -> None:
+        """Stop working and hand our jobs back at once, so the next process resumes them."""
+        tasks = [*self._loops, *self._tasks.values()]
+        held = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._loops.clear()
+        if held:
+            with contextlib.suppress(SQLAlchemyError, OSError):
+                async with self._sessions() as session, session.begin():
+                    await job_queries.release_leases(session, owner=self.owner, job_ids=held)
+        log.info("job runner %s stopped (%d jobs handed back)", self.owner, len(held))
+
+    # -- scheduling ---------------------------------------------------------------------------
+
+    async def _schedule_forever(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                await self._claim_work()
+            except (SQLAlchemyError, OSError):
+                log.warning("could not claim jobs; retrying", exc_info=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._settings.idle_check_seconds)
+
+    async def _claim_work(self) -> None:
+        now = utcnow()
+        lease_until = now + timedelta(seconds=self._settings.lease_seconds)
+        async with self._sessions() as session, session.begin():
+            orphans = await job_queries.claim_orphans(
+                session, owner=self.owner, lease_until=lease_until, now=now
+            )
+        for job in orphans:
+            if job.id not in self._tasks:
+                log.info("resuming job %s in state %s", job.id, job.state)
+                self._spawn(job)
+        while True:
+            async with self._sessions() as session, session.begin():
+                claimed = await job_queries.claim_next_queued(
+                    session,
+                    owner=self.owner,
+                    lease_until=lease_until,
+                    max_at_provider=self._settings.max_at_provider,
+                    now=utcnow(),
+                )
+            if claimed is None:
+                return
+            self._spawn(claimed)
+
+    def _spawn(self, job: Job) -> None:
+        assert job.id is not None
+        job_id = job.id
+        task = asyncio.create_task(self._work(job), name=f"job-{job_id}")
+        self._tasks[job_id] = task
+        task.add_done_callback(lambda _t: self._job_done(job_id))
+
+    def _job_done(self, job_id: int) -> None:
+        self._tasks.pop(job_id, None)
+        # A provider slot may have freed up.
+        self._wake.set()
+
+    async def _keep_leases_forever(self) -> None:
+        interval = self._settings.lease_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            held = list(self._tasks)
+            if not held:
+                continue
+            until = utcnow() + timedelta(seconds=self._settings.lease_seconds)
+            try:
+                async with self._sessions() as session, session.begin():
+                    kept = await job_queries.renew_leases(
+                        session, owner=self.owner, job_ids=held, lease_until=until
+                    )
+            except (SQLAlchemyError, OSError):
+                log.warning("could not renew job leases", exc_info=True)
+                continue
+            for job_id in set(held) - kept:
+                log.warning("lost the lease on job %s; another process has it", job_id)
+                task = self._tasks.get(job_id)
+                if task is not None:
+                    task.cancel()
+
+    # -- one job --------------------------------------------------------------------------------
+
+    async def _work(self, job: Job) -> None:
+        assert job.id is not None
+        try:
+            current: Job | None = job
+            if current is not None and current.state == _S.SUBMITTING:
+                current = await self._submit(current)
+            if current is not None and current.state == _S.PROCESSING:
+                current = await self._follow(current)
+            if current is not None and current.state == _S.DELIVERING:
+                await self._deliver(current)
+        except _LeaseLost:
+            log.info("job %s is no longer ours; leaving it", job.id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # A bug or an outage we did not foresee: keep the job, let it be retried after a lease period.
+            log.exception("job %s hit an unexpected error; it will be retried", job.id)
+            with contextlib.suppress(SQLAlchemyError, OSError):
+                async with self._sessions() as session, session.begin():
+                    await job_queries.release_leases(
+                        session,
+                        owner=self.owner,
+                        job_ids=[job.id],
+                        retry_at=utcnow() + timedelta(seconds=self._settings.lease_seconds),
+                    )
+
+    async def _submit(self, job: Job) -> Job | None:
+        assert job.id is not None
+        if job.submitted_at is not None and job.provider_id is None:
+            log.warning("job %s was being submitted when its process stopped; not sending it again", job.id)
+            await self._end_refunded(job, _S.FAILED, REASON_UNCERTAIN_SUBMIT)
+            return None
+        try:
+            video = ValidatedVideo.from_record(self._catalog, job.settings)
+        except (InvalidRequest, ValueError) as exc:
+            log.warning("job %s cannot be rebuilt from the catalog: %s", job.id, exc)
+            await self._end_refunded(job, _S.FAILED, REASON_MODEL_GONE)
+            return None
+        try:
+            urls = await self._host_inputs(job)
+        except (QueueFull, Transient) as exc:
+            await self._requeue(job, exc)
+            return None
+        except ModelsLabError as exc:
+            log.error("job %s: hosting its inputs failed: %s", job.id, exc)
+            await self._end_refunded(job, _S.FAILED, exc.user_message)
+            return None
+
+        payload: dict[str, Any] = video.provider_payload(
+            init_image_url=urls.get("init_image"), init_audio_url=urls.get("init_audio")
+        )
+        payload["track_id"] = f"job-{job.id}"
+        # From here on the job may exist at the provider: record that before the request leaves.
+        job = await self._update(
+            job, [_S.SUBMITTING], submitted_at=utcnow(), submit_attempts=job.submit_attempts + 1
+        )
+        try:
+            result = await self._modelslab.submit(video.model.endpoint, payload)
+        except QueueFull as exc:
+            await self._requeue(job, exc)
+            return None
+        except Transient as exc:
+            if not exc.request_may_have_arrived:
+                await self._requeue(job, exc)
+                return None
+            log.warning("job %s: submit outcome unknown (%s); not resubmitting", job.id, exc)
+            await self._end_refunded(job, _S.FAILED, REASON_UNCERTAIN_SUBMIT)
+            return None
+        except ModelsLabError as exc:
+            self._log_provider_refusal(job, exc)
+            await self._end_refunded(job, _S.FAILED, exc.user_message)
+            return None
+        return await self._accepted(job, result)
+
+    async def _accepted(self, job: Job, result: ProviderJob) -> Job | None:
+        now = utcnow()
+        if result.status is JobStatus.FAILED:
+            log.warning("job %s failed at submit: %s", job.id, result.message)
+            await self._end_refunded(job, _S.FAILED, REASON_PROVIDER_FAILED)
+            return None
+        if result.status is JobStatus.SUCCESS and result.output_urls:
+            values: dict[str, Any] = {"state": _S.DELIVERING.value, "result_urls": list(result.output_urls)}
+        elif result.provider_id is None:
+            log.warning("job %s: the provider answered without a job id: %s", job.id, result)
+            await self._end_refunded(job, _S.FAILED, REASON_UNCERTAIN_SUBMIT)
+            return None
+        else:
+            first_poll = max(result.eta_seconds or 0.0, self._settings.poll_min)
+            values = {"state": _S.PROCESSING.value, "next_poll_at": now + timedelta(seconds=first_poll)}
+        job = await self._update(
+            job,
+            [_S.SUBMITTING],
+            provider_id=result.provider_id,
+            deadline_at=now + timedelta(seconds=self._settings.job_timeout),
+            **values,
+        )
+        log.info(
+            "job %s accepted by the provider as %s (eta %s s)", job.id, job.provider_id, result.eta_seconds
+        )
+        await self._show(job)
+        return job
+
+    async def _host_inputs(self, job: Job) -> dict[str, str]:
+        """Give the provider a URL it can fetch for each input, valid well past submit time."""
+        assert job.id is not None
+        async with self._sessions() as session:
+            inputs: Sequence[JobInput] = await job_queries.get_inputs(session, job_id=job.id)
+        urls: dict[str, str] = {}
+        fresh_until = utcnow() + self._settings.hosted_url_margin
+        for item in inputs:
+            assert item.id is not None
+            if item.hosted_url and item.hosted_until and item.hosted_until > fresh_until:
+                urls[item.role] = item.hosted_url
+                continue
+            hosted = await self._modelslab.host_file(item.data, item.mime)
+            async with self._sessions() as session, session.begin():
+                await job_queries.cache_hosted_url(
+                    session, input_id=item.id, url=hosted.url, until=hosted.expires_at
+                )
+            urls[item.role] = hosted.url
+        return urls
+
+    async def _requeue(self, job: Job, exc: ModelsLabError) -> None:
+        """Put a job that was not accepted (queue full, service unreachable) back in line."""
+        if job.submit_attempts >= self._settings.max_requeues:
+            log.warning("job %s: giving up after %s attempts: %s", job.id, job.submit_attempts, exc)
+            await self._end_refunded(job, _S.FAILED, REASON_TOO_MANY_RETRIES)
+            return
+        delay = exc.retry_after if isinstance(exc, QueueFull) else self._backoff.delay(job.submit_attempts)
+        log.info("job %s back in line for %.1f s: %s", job.id, delay, exc)
+        await self._update(
+            job,
+            [_S.SUBMITTING],
+            state=_S.QUEUED.value,
+            submitted_at=None,
+            submit_attempts=job.submit_attempts + 1,
+            not_before=utcnow() + timedelta(seconds=delay),
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+
+    async def _follow(self, job: Job) -> Job | None:
+        """Poll the provider until the job is done, failed or past its deadline."""
+        assert job.provider_id is not None and job.deadline_at is not None
+        while True:
+            now = utcnow()
+            if now >= job.deadline_at:
+                log.warning("job %s timed out at the provider (%s polls)", job.id, job.poll_count)
+                await self._end_refunded(job, _S.TIMED_OUT, REASON_TIMEOUT)
+                return None
+            due = job.next_poll_at or now
+            await asyncio.sleep(max(0.0, (min(due, job.deadline_at) - now).total_seconds()))
+            if utcnow() >= job.deadline_at:
+                continue
+            try:
+                result = await self._modelslab.fetch(job.provider_id)
+            except QueueFull as exc:
+                delay = exc.retry_after
+            except Transient as exc:
+                delay = self._backoff.delay(job.poll_count)
+                log.info("job %s: poll failed (%s); next in %.1f s", job.id, exc, delay)
+            except _FINAL_PROVIDER_ERRORS as exc:
+                self._log_provider_refusal(job, exc)
+                await self._end_refunded(job, _S.FAILED, exc.user_message)
+                return None
+            else:
+                if result.status is JobStatus.SUCCESS:
+                    job = await self._update(
+                        job, [_S.PROCESSING], state=_S.DELIVERING.value, result_urls=list(result.output_urls)
+                    )
+                    await self._show(job)
+                    return job
+                if result.status is JobStatus.FAILED:
+                    log.warning("job %s failed at the provider: %s", job.id, result.message)
+                    await self._end_refunded(job, _S.FAILED, REASON_PROVIDER_FAILED)
+                    return None
+                delay = self._backoff.delay(job.poll_count)
+            job = await self._update(
+                job,
+                [_S.PROCESSING],
+                poll_count=job.poll_count + 1,
+                next_poll_at=utcnow() + timedelta(seconds=delay),
+            )
+
+    async def _deliver(self, job: Job) -> None:
+        """Download the result and post it, exactly once."""
+        urls = job.result_urls or []
+        expires_at = (job.submitted_at or utcnow()) + self._settings.output_lifetime
+        for attempt in range(self._settings.delivery_attempts):
+            try:
+                message_id = await self._download_and_post(job, urls, expires_at)
+            except OutputUnavailable as exc:
+                log.warning("job %s: output not downloadable: %s", job.id, exc)
+                await self._end_refunded(job, _S.FAILED, REASON_DOWNLOAD)
+                return
+            except DeliveryImpossible as exc:
+                log.warning("job %s: cannot post the result: %s", job.id, exc)
+                await self._end_refunded(job, _S.FAILED, REASON_UNDELIVERABLE)
+                return
+            except (Transient, DeliveryError) as exc:
+                delay = self._backoff.delay(attempt)
+                log.info(
+                    "job %s: delivery attempt %s failed (%s); retrying in %.1f s",
+                    job.id,
+                    attempt + 1,
+                    exc,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                continue
+            job = await self._update(
+                job,
+                [_S.DELIVERING],
+                state=_S.DELIVERED.value,
+                result_message_id=message_id,
+                finished_at=utcnow(),
+                lease_owner=None,
+                lease_expires_at=None,
+            )
+            log.info("job %s delivered (message %s)", job.id, message_id)
+            await self._show(job)
+            return
+        await self._end_refunded(job, _S.FAILED, REASON_DOWNLOAD)
+
+    async def _download_and_post(self, job: Job, urls: list[str], expires_at: datetime) -> int:
+        result = await download_video(
+            self._http, urls, self._settings.download_dir, max_bytes=job.upload_limit
+        )
+        if not isinstance(result, DownloadedVideo):
+            log.info("job %s: video larger than the upload limit; posting a link", job.id)
+            return await self._presenter.deliver_link(job, result.url, expires_at)
+        try:
+            return await self._presenter.deliver_file(job, result.path)
+        except UploadTooLarge:
+            log.info("job %s: upload refused as too large; posting a link", job.id)
+            return await self._presenter.deliver_link(job, result.url, expires_at)
+        finally:
+            result.path.unlink(missing_ok=True)
+
+    # -- state changes --------------------------------------------------------------------------
+
+    async def _update(self, job: Job, states: Sequence[JobState], **values: Any) -> Job:
+        assert job.id is not None
+        async with self._sessions() as session, session.begin():
+            updated = await job_queries.update_owned(
+                session, job_id=job.id, owner=self.owner, states=[s.value for s in states], **values
+            )
+        if updated is None:
+            raise _LeaseLost
+        return updated
+
+    async def _end_refunded(self, job: Job, state: JobState, reason: str) -> None:
+        """End the job in a refunded state and give the credits back, in one transaction."""
+        assert job.id is not None
+        async with self._sessions() as session, session.begin():
+            ended = await job_queries.update_owned(
+                session,
+                job_id=job.id,
+                owner=self.owner,
+                states=[job.state],
+                state=state.value,
+                failure_reason=reason,
+                finished_at=utcnow(),
+                lease_owner=None,
+                lease_expires_at=None,
+            )
+            if ended is None:
+                raise _LeaseLost
+            await refund(session, ended, reason=state.value)
+        log.info("job %s ended %s and was refunded %s credits", job.id, state.value, job.cost)
+        await self._show(ended)
+        try:
+            await self._presenter.announce_failure(ended)
+        except Exception:
+            log.warning("job %s: could not announce the failure", job.id, exc_info=True)
+
+    async def _show(self, job: Job) -> None:
+        try:
+            await self._presenter.show_state(job)
+        except Exception:
+            # The status message is a courtesy; the job goes on without it.
+            log.warning("job %s: could not update the status message", job.id, exc_info=True)
+
+    @staticmethod
+    def _log_provider_refusal(job: Job, exc: ModelsLabError) -> None:
+        if isinstance(exc, InvalidKey | InsufficientFunds | PlanRestricted):
+            log.error("job %s: the ModelsLab account needs attention: %s", job.id, exc)
+        else:
+            log.warning("job %s refused by the provider: %s", job.id, exc)
