@@ -286,7 +286,7 @@ class JobRunner:
         try:
             urls = await self._host_inputs(job)
         except (QueueFull, Transient) as exc:
-            await self._requeue(job, exc)
+            await self._requeue(job, exc, attempt_counted=False)
             return None
         except ModelsLabError as exc:
             log.error("job %s: hosting its inputs failed: %s", job.id, exc)
@@ -367,20 +367,24 @@ class JobRunner:
             urls[item.role] = hosted.url
         return urls
 
-    async def _requeue(self, job: Job, exc: ModelsLabError) -> None:
-        """Put a job that was not accepted (queue full, service unreachable) back in line."""
-        if job.submit_attempts >= self._settings.max_requeues:
-            log.warning("job %s: giving up after %s attempts: %s", job.id, job.submit_attempts, exc)
+    async def _requeue(self, job: Job, exc: ModelsLabError, *, attempt_counted: bool = True) -> None:
+        """Put a job that was not accepted (queue full, service unreachable) back in line.
+
+        ``attempt_counted`` is False when the failure came before the submit counted the attempt.
+        """
+        attempts = job.submit_attempts + (0 if attempt_counted else 1)
+        if attempts >= self._settings.max_requeues:
+            log.warning("job %s: giving up after %s attempts: %s", job.id, attempts, exc)
             await self._end_refunded(job, _S.FAILED, REASON_TOO_MANY_RETRIES)
             return
-        delay = exc.retry_after if isinstance(exc, QueueFull) else self._backoff.delay(job.submit_attempts)
+        delay = exc.retry_after if isinstance(exc, QueueFull) else self._backoff.delay(attempts)
         log.info("job %s back in line for %.1f s: %s", job.id, delay, exc)
         await self._update(
             job,
             [_S.SUBMITTING],
             state=_S.QUEUED.value,
             submitted_at=None,
-            submit_attempts=job.submit_attempts + 1,
+            submit_attempts=attempts,
             not_before=utcnow() + timedelta(seconds=delay),
             lease_owner=None,
             lease_expires_at=None,

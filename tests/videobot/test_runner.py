@@ -1,0 +1,448 @@
+"""The job runner against the fake ModelsLab on loopback and a real database.
+
+The presenter is a recording double of the Discord side (the runner only sees the
+`JobPresenter` interface); everything else is real: the client, aiohttp, the database, leases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+import pytest
+from sqlmodel import select
+
+from storage.engine import SessionFactory
+from storage.ledger import balance_of
+from storage.tables import Job, LedgerEntry
+from storage.types import utcnow
+from tests.fakes.modelslab_server import FakeModelsLab
+from videobot.catalog import Catalog, VideoChoices, load_catalog, validate_choices
+from videobot.delivery import UploadTooLarge
+from videobot.jobs import InputFile, JobRequest, Jobs, JobState
+from videobot.media import is_mp4
+from videobot.modelslab import ModelsLabClient
+from videobot.runner import REASON_TIMEOUT, REASON_UNCERTAIN_SUBMIT, JobRunner, RunnerSettings
+
+KEY = "test-modelslab-key"
+START = 500
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
+MP3 = b"ID3\x03\x00\x00\x00" + bytes(64)
+_interactions = itertools.count(1)
+
+
+class RecordingPresenter:
+    """Stands in for Discord: records what the runner shows and delivers."""
+
+    def __init__(self) -> None:
+        self.states: list[tuple[int, str]] = []
+        self.files: list[tuple[int, bytes]] = []
+        self.links: list[tuple[int, str, datetime]] = []
+        self.failures: list[tuple[int, str]] = []
+        self.refuse_upload = False
+
+    async def show_state(self, job: Job) -> None:
+        assert job.id is not None
+        self.states.append((job.id, job.state))
+
+    async def deliver_file(self, job: Job, video: Path) -> int:
+        assert job.id is not None
+        if self.refuse_upload:
+            raise UploadTooLarge("40005")
+        self.files.append((job.id, video.read_bytes()))
+        return 9000 + job.id
+
+    async def deliver_link(self, job: Job, url: str, expires_at: datetime) -> int:
+        assert job.id is not None
+        self.links.append((job.id, url, expires_at))
+        return 8000 + job.id
+
+    async def announce_failure(self, job: Job) -> None:
+        assert job.id is not None and job.failure_reason is not None
+        self.failures.append((job.id, job.failure_reason))
+
+
+class Harness:
+    """A runner wired to the fake, with helpers to queue jobs and wait for outcomes."""
+
+    def __init__(self, sessions: SessionFactory, fake: FakeModelsLab, http: aiohttp.ClientSession, tmp: Path) -> None:
+        self.sessions = sessions
+        self.fake = fake
+        self.http = http
+        self.tmp = tmp
+        self.catalog: Catalog = load_catalog()
+        self.presenter = RecordingPresenter()
+        self.runners: list[JobRunner] = []
+        self.jobs = Jobs(sessions, self.catalog, starting_balance=START)
+
+    def runner(self, **overrides: object) -> JobRunner:
+        values: dict[str, object] = {
+            "max_at_provider": 5,
+            "job_timeout": 20,
+            "poll_min": 0.05,
+            "poll_max": 0.2,
+            "lease_seconds": 1.5,
+            "download_dir": self.tmp / "downloads",
+            "idle_check_seconds": 0.1,
+        }
+        values.update(overrides)
+        runner = JobRunner(
+            sessions=self.sessions,
+            catalog=self.catalog,
+            modelslab=ModelsLabClient(self.http, api_key=KEY, base_url=self.fake.base_url, request_timeout=2),
+            http=self.http,
+            presenter=self.presenter,
+            settings=RunnerSettings(**values),  # type: ignore[arg-type]
+        )
+        self.jobs.set_on_queued(runner.wake)
+        self.runners.append(runner)
+        return runner
+
+    async def queue(self, *, user_id: int = 7, upload_limit: int = 10 * 1024 * 1024, **choices: object) -> Job:
+        kind = str(choices.pop("kind", "text"))
+        inputs = []
+        if kind == "image":
+            inputs.append(InputFile("init_image", "image/png", "cat.png", PNG))
+        if choices.pop("with_audio", False):
+            inputs.append(InputFile("init_audio", "audio/mpeg", "beat.mp3", MP3))
+        video = validate_choices(
+            self.catalog,
+            VideoChoices(
+                kind=kind,  # type: ignore[arg-type]
+                prompt=str(choices.pop("prompt", "a cat surfing a wave")),
+                has_image=kind == "image",
+                has_audio=any(i.role == "init_audio" for i in inputs),
+                **choices,  # type: ignore[arg-type]
+            ),
+        )
+        created = await self.jobs.create(
+            JobRequest(
+                interaction_id=next(_interactions),
+                guild_id=1,
+                channel_id=2,
+                user_id=user_id,
+                video=video,
+                upload_limit=upload_limit,
+                inputs=tuple(inputs),
+            )
+        )
+        return created.job
+
+    async def job(self, job_id: int | None) -> Job:
+        assert job_id is not None
+        loaded = await self.jobs.get(job_id)
+        assert loaded is not None
+        return loaded
+
+    async def wait_for(self, job_id: int | None, *states: JobState, timeout: float = 15) -> Job:
+        wanted = {s.value for s in states}
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            job = await self.job(job_id)
+            if job.state in wanted:
+                return job
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"job {job_id} stuck in {job.state}, wanted {wanted}")
+            await asyncio.sleep(0.05)
+
+    async def balance(self, user_id: int = 7) -> int | None:
+        async with self.sessions() as session:
+            return await balance_of(session, guild_id=1, user_id=user_id)
+
+    async def ledger(self, job_id: int | None) -> list[tuple[str, int]]:
+        async with self.sessions() as session:
+            rows = await session.exec(select(LedgerEntry).where(LedgerEntry.job_id == job_id))
+            return sorted((e.kind, e.amount) for e in rows.all())
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeModelsLab]:
+    server = FakeModelsLab(api_key=KEY, render_seconds=0.3, retry_after=0.3)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.close()
+
+
+@pytest.fixture
+async def harness(sessions: SessionFactory, fake: FakeModelsLab, tmp_path: Path) -> AsyncIterator[Harness]:
+    async with aiohttp.ClientSession() as http:
+        h = Harness(sessions, fake, http, tmp_path)
+        try:
+            yield h
+        finally:
+            for runner in h.runners:
+                await runner.stop()
+
+
+async def test_text_job_is_submitted_polled_downloaded_and_delivered_once(harness: Harness) -> None:
+    runner = harness.runner()
+    await runner.start()
+    job = await harness.queue(duration=4)
+    done = await harness.wait_for(job.id, JobState.DELIVERED)
+
+    assert done.result_message_id == 9000 + done.id  # type: ignore[operator]
+    assert [j for j, _ in harness.presenter.files] == [done.id]
+    assert is_mp4(harness.presenter.files[0][1])
+    [submit] = harness.fake.submits()
+    assert submit.json["key"] == KEY
+    assert submit.json["model_id"] == "veo-3.1-fast"
+    assert submit.json["duration"] == "4"
+    assert submit.json["generate_audio"] is True
+    assert submit.json["track_id"] == f"job-{done.id}"
+    assert await harness.ledger(done.id) == [("debit", -done.cost)]
+    assert await harness.balance() == START - done.cost
+    seen = [state for job_id, state in harness.presenter.states if job_id == done.id]
+    assert seen == ["processing", "delivering", "delivered"]
+
+
+async def test_image_job_hands_the_provider_fetchable_urls_for_image_and_audio(harness: Harness) -> None:
+    await harness.runner().start()
+    job = await harness.queue(kind="image", with_audio=True)
+    done = await harness.wait_for(job.id, JobState.DELIVERED)
+
+    [submit] = harness.fake.submits()
+    assert submit.path.endswith("/image-to-video")
+    assert submit.json["init_image"].startswith(harness.fake.server_url)
+    assert submit.json["init_audio"].startswith(harness.fake.server_url)
+    fetched = {f.field: f for f in harness.fake.input_fetches}
+    assert set(fetched) == {"init_image", "init_audio"}
+    assert all(f.ok and f.http_status == 200 for f in fetched.values())
+    assert harness.presenter.files[0][0] == done.id
+
+
+async def test_provider_failure_refunds_and_tells_the_owner(harness: Harness) -> None:
+    await harness.runner().start()
+    job = await harness.queue()
+    harness.fake.fail_next_fetch("failed", message="Processing failed: NSFW content detected")
+    failed = await harness.wait_for(job.id, JobState.FAILED)
+
+    assert await harness.ledger(job.id) == sorted([("debit", -job.cost), ("refund", job.cost)])
+    assert await harness.balance() == START
+    assert harness.presenter.failures == [(failed.id, failed.failure_reason)]
+    assert "NSFW" not in (failed.failure_reason or "")  # the provider's words go to the log only
+    assert harness.presenter.files == []
+
+
+async def test_queue_full_at_submit_puts_the_job_back_in_line(harness: Harness) -> None:
+    await harness.runner().start()
+    harness.fake.fail_next_submit("queue_full", retry_after=0.3)
+    job = await harness.queue()
+    done = await harness.wait_for(job.id, JobState.DELIVERED)
+
+    submits = harness.fake.submits()
+    assert len(submits) == 2
+    assert submits[1].time - submits[0].time >= 0.25  # retry_after honoured
+    assert done.submit_attempts == 2
+    assert await harness.ledger(job.id) == [("debit", -job.cost)]
+
+
+@pytest.mark.parametrize("fault", ["timeout", "http_500", "connection_drop"])
+async def test_an_unconfirmed_submit_is_never_sent_again(harness: Harness, fault: str) -> None:
+    await harness.runner().start()
+    harness.fake.fail_next_submit(fault, create_job=True, delay=5)
+    job = await harness.queue()
+    failed = await harness.wait_for(job.id, JobState.FAILED)
+
+    assert len(harness.fake.submits()) == 1
+    assert failed.failure_reason == REASON_UNCERTAIN_SUBMIT
+    assert await harness.balance() == START
+
+
+@pytest.mark.parametrize("fault", ["invalid_key", "insufficient_credits", "plan_gate", "bad_request"])
+async def test_provider_refusals_fail_the_job_with_a_refund(harness: Harness, fault: str) -> None:
+    await harness.runner().start()
+    harness.fake.fail_next_submit(fault)
+    job = await harness.queue()
+    failed = await harness.wait_for(job.id, JobState.FAILED)
+    assert len(harness.fake.submits()) == 1
+    assert await harness.balance() == START
+    assert KEY not in (failed.failure_reason or "")
+
+
+async def test_errors_sent_as_http_200_are_classified_the_same(harness: Harness) -> None:
+    harness.fake.quirks.http200_errors = True
+    harness.fake.quirks.messege_spelling = True
+    await harness.runner().start()
+    harness.fake.fail_next_submit("insufficient_credits")
+    job = await harness.queue()
+    await harness.wait_for(job.id, JobState.FAILED)
+    assert await harness.balance() == START
+
+
+async def test_rate_limited_and_failing_polls_are_retried(harness: Harness) -> None:
+    await harness.runner().start()
+    job = await harness.queue()
+    harness.fake.fail_next_fetch("rate_limited", retry_after=0.2)
+    harness.fake.fail_next_fetch("http_500")
+    done = await harness.wait_for(job.id, JobState.DELIVERED)
+    assert done.poll_count >= 2
+
+
+async def test_unknown_job_at_fetch_is_final(harness: Harness) -> None:
+    await harness.runner().start()
+    job = await harness.queue()
+    harness.fake.fail_next_fetch("not_found")
+    await harness.wait_for(job.id, JobState.FAILED)
+    assert await harness.balance() == START
+
+
+async def test_job_past_its_deadline_times_out_with_a_refund(harness: Harness) -> None:
+    harness.fake.render_seconds = 30
+    await harness.runner(job_timeout=0.6).start()
+    job = await harness.queue()
+    timed_out = await harness.wait_for(job.id, JobState.TIMED_OUT)
+    assert timed_out.failure_reason == REASON_TIMEOUT
+    assert await harness.balance() == START
+
+
+async def test_quirky_provider_still_delivers(harness: Harness) -> None:
+    quirks = harness.fake.quirks
+    quirks.string_ids = quirks.float_eta = quirks.proxy_links_as_object = True
+    quirks.output_empty_string_while_processing = quirks.unknown_status_first = True
+    await harness.runner().start()
+    job = await harness.queue()
+    await harness.wait_for(job.id, JobState.DELIVERED)
+
+
+async def test_immediate_success_skips_polling(harness: Harness) -> None:
+    harness.fake.quirks.immediate_success = True
+    await harness.runner().start()
+    job = await harness.queue()
+    await harness.wait_for(job.id, JobState.DELIVERED)
+    assert harness.fake.fetches() == []
+
+
+async def test_broken_output_falls_back_to_the_proxy_mirror(harness: Harness) -> None:
+    await harness.runner().start()
+    job = await harness.queue()
+    harness.fake.fail_next_fetch("output_404")
+    await harness.wait_for(job.id, JobState.DELIVERED)
+    assert len(harness.presenter.files) == 1
+
+
+async def test_output_that_is_not_a_video_is_refunded(harness: Harness) -> None:
+    await harness.runner().start()
+    job = await harness.queue()
+    harness.fake.fail_next_fetch("not_mp4")
+    await harness.wait_for(job.id, JobState.FAILED)
+    assert harness.presenter.files == []
+    assert await harness.balance() == START
+
+
+async def test_video_over_the_upload_limit_is_delivered_as_a_link(harness: Harness) -> None:
+    harness.fake.use_large_video(3 * 1024 * 1024)
+    await harness.runner().start()
+    job = await harness.queue(upload_limit=1024 * 1024)
+    done = await harness.wait_for(job.id, JobState.DELIVERED)
+    [(job_id, url, expires_at)] = harness.presenter.links
+    assert job_id == done.id
+    assert url.startswith(harness.fake.server_url)
+    assert expires_at > utcnow() + timedelta(hours=23)
+    assert not list((harness.tmp / "downloads").iterdir())  # the partial download is gone
+
+
+async def test_upload_refused_by_discord_falls_back_to_a_link(harness: Harness) -> None:
+    harness.presenter.refuse_upload = True
+    await harness.runner().start()
+    job = await harness.queue()
+    await harness.wait_for(job.id, JobState.DELIVERED)
+    assert [j for j, _, _ in harness.presenter.links] == [job.id]
+
+
+async def test_never_more_jobs_at_the_provider_than_the_limit(harness: Harness) -> None:
+    harness.fake.render_seconds = 0.4
+    await harness.runner(max_at_provider=3).start()
+    jobs = [await harness.queue(user_id=100 + i) for i in range(8)]
+    peak = 0
+
+    async def watch() -> None:
+        nonlocal peak
+        while True:
+            peak = max(peak, len(harness.fake.active_jobs()))
+            await asyncio.sleep(0.02)
+
+    watcher = asyncio.create_task(watch())
+    try:
+        for job in jobs:
+            await harness.wait_for(job.id, JobState.DELIVERED, timeout=30)
+    finally:
+        watcher.cancel()
+    assert peak == 3
+    submitted = [int(s.json["track_id"].removeprefix("job-")) for s in harness.fake.submits()]
+    ids = [j.id for j in jobs]
+    # First come, first served: the first three queued are the first three sent (their requests
+    # may reach the provider in any order, as they leave concurrently).
+    assert sorted(submitted[:3]) == ids[:3]
+    assert sorted(submitted) == ids
+
+
+async def test_a_crashed_process_job_is_resumed_by_another_and_delivered_once(harness: Harness) -> None:
+    harness.fake.render_seconds = 1.0
+    first = harness.runner()
+    await first.start()
+    job = await harness.queue()
+    await harness.wait_for(job.id, JobState.PROCESSING)
+    await _crash(first)
+
+    second = harness.runner()
+    await second.start()
+    done = await harness.wait_for(job.id, JobState.DELIVERED, timeout=20)
+    assert len(harness.fake.submits()) == 1
+    assert [j for j, _ in harness.presenter.files] == [done.id]
+    assert await harness.ledger(job.id) == [("debit", -job.cost)]
+
+
+async def test_a_job_caught_mid_submit_is_refunded_not_resent(harness: Harness) -> None:
+    job = await harness.queue()
+    assert job.id is not None
+    async with harness.sessions() as session, session.begin():
+        row = await session.get(Job, job.id)
+        assert row is not None
+        row.state, row.submitted_at = "submitting", utcnow()
+        row.lease_owner, row.lease_expires_at = "dead-process", utcnow() - timedelta(seconds=1)
+    await harness.runner().start()
+    failed = await harness.wait_for(job.id, JobState.FAILED)
+    assert failed.failure_reason == REASON_UNCERTAIN_SUBMIT
+    assert harness.fake.submits() == []
+    assert await harness.balance() == START
+
+
+async def test_graceful_stop_hands_jobs_back_at_once(harness: Harness) -> None:
+    harness.fake.render_seconds = 1.0
+    first = harness.runner(lease_seconds=60)
+    await first.start()
+    job = await harness.queue()
+    await harness.wait_for(job.id, JobState.PROCESSING)
+    await first.stop()
+    assert (await harness.job(job.id)).lease_owner is None
+
+    await harness.runner(lease_seconds=60).start()
+    await harness.wait_for(job.id, JobState.DELIVERED, timeout=10)
+
+
+async def test_cancelled_job_is_refunded_and_never_submitted(harness: Harness) -> None:
+    job = await harness.queue()
+    assert job.id is not None
+    cancelled = await harness.jobs.cancel(job.id, guild_id=1, user_id=7)
+    assert cancelled.state == JobState.CANCELLED
+    await harness.runner().start()
+    await asyncio.sleep(0.5)
+    assert harness.fake.submits() == []
+    assert await harness.balance() == START
+
+
+async def _crash(runner: JobRunner) -> None:
+    """Stop a runner the way SIGKILL would: tasks gone, leases left to expire."""
+    loops: list[asyncio.Task[None]] = [*runner._loops, *runner._tasks.values()]
+    for task in loops:
+        task.cancel()
+    await asyncio.gather(*loops, return_exceptions=True)
+    runner._loops.clear()
+
+
