@@ -21,7 +21,7 @@ import aiohttp
 import discord
 import yarl
 from discord.ext import commands
-from dotenv import load_dotenv
+from dotenv import find_dotenv, load_dotenv
 
 from cogs.presenter import DiscordPresenter
 from cogs.tree import VideoBotTree
@@ -140,8 +140,11 @@ def setup_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)
+    # Chatty libraries stay at WARNING (discord.http) or INFO even when LOG_LEVEL=DEBUG.
     logging.getLogger("discord.http").setLevel(logging.WARNING)
     logging.getLogger("discord.gateway").setLevel(logging.WARNING)
+    for name in ("aiosqlite", "sqlalchemy.engine"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def point_discord_at(settings: Settings) -> None:
@@ -186,7 +189,7 @@ def _close_on_signals(bot: VideoBot) -> None:
 
 def main(argv: list[str] | None = None, env: dict[str, Any] | None = None) -> int:
     """Entry point; returns the process exit code."""
-    load_dotenv()
+    load_dotenv(find_dotenv(usecwd=True))
     try:
         settings = Settings.from_env(env if env is not None else os.environ)
     except ConfigError as exc:

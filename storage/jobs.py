@@ -194,7 +194,7 @@ async def set_presentation(
     status_message_id: int | None,
     thread_id: int | None,
 ) -> None:
-    """Remember where a job's status message and thread are."""
+    """Remember where a job's status message and thread are; a queued job may then be claimed."""
     await session.exec(
         update(Job)
         .where(col(Job.id) == job_id)
@@ -204,6 +204,9 @@ async def set_presentation(
             thread_id=thread_id,
             updated_at=utcnow(),
         )
+    )
+    await session.exec(
+        update(Job).where(col(Job.id) == job_id, col(Job.state) == QUEUED).values(not_before=None)
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import logging
+from datetime import timedelta
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -18,6 +19,10 @@ from storage.types import utcnow
 from videobot.catalog import Catalog, InvalidRequest, ValidatedVideo, validate_choices
 
 log = logging.getLogger(__name__)
+
+# A new job waits until its status message exists, so that its first state changes are shown.
+# If the process dies before that, the runner takes the job anyway once this grace has passed.
+PRESENTATION_GRACE = timedelta(seconds=15)
 
 
 class JobState(enum.StrEnum):
@@ -167,6 +172,7 @@ class Jobs:
                     upload_limit=request.upload_limit,
                     state=JobState.QUEUED.value,
                     reroll_of=request.reroll_of,
+                    not_before=utcnow() + PRESENTATION_GRACE,
                 )
                 session.add(job)
                 await session.flush()
@@ -205,7 +211,6 @@ class Jobs:
             job.model_id,
             job.cost,
         )
-        self._on_queued()
         return CreatedJob(job=job, balance_after=movement.balance_after, queue_position=position)
 
     async def reroll_request(
@@ -243,7 +248,10 @@ class Jobs:
         status_message_id: int | None,
         thread_id: int | None,
     ) -> None:
-        """Record where the job's status message and thread live."""
+        """Record where the job's status message and thread live, and release the job to the runner.
+
+        Call it after `create` even when nothing could be posted (all None).
+        """
         async with self._sessions() as session, session.begin():
             await job_queries.set_presentation(
                 session,
@@ -252,6 +260,7 @@ class Jobs:
                 status_message_id=status_message_id,
                 thread_id=thread_id,
             )
+        self._on_queued()
 
     async def get(self, job_id: int) -> Job | None:
         """One job by id."""

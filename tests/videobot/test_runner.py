@@ -130,6 +130,8 @@ class Harness:
                 inputs=tuple(inputs),
             )
         )
+        assert created.job.id is not None
+        await self.jobs.set_presentation(created.job.id, status_channel_id=None, status_message_id=None, thread_id=None)
         return created.job
 
     async def job(self, job_id: int | None) -> Job:

@@ -1,0 +1,117 @@
+"""``python bot.py`` as a real process, against loopback fakes of Discord and ModelsLab."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import (
+    CHANNEL,
+    MEMBER,
+    MP3,
+    PNG,
+    START_BALANCE,
+    World,
+    eventually,
+    job_id_from,
+    make_world,
+)
+from tests.fakes.discord_payloads import FakeFile
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_text_and_image_videos_arrive_in_threads_and_are_charged(world: World) -> None:
+    await world.start_bot()
+
+    text_answer = await world.slash("video text", prompt="a red fox running through snow", duration=4)
+    text_job = job_id_from(text_answer)
+    assert "40 credits charged" in text_answer  # veo-3.1-fast, 4 s
+
+    image_answer = await world.slash(
+        "video image",
+        prompt="the cat starts dancing",
+        image=FakeFile("cat.png", PNG, "image/png"),
+        audio=FakeFile("beat.mp3", MP3, "audio/mpeg"),
+    )
+    image_job = job_id_from(image_answer)
+    assert "30 credits charged" in image_answer  # wan2.6-i2v, 5 s at 720p
+
+    for job_id in (text_job, image_job):
+        video = await world.video_message(job_id)
+        thread = world.discord.threads[video.channel_id]
+        assert thread.parent_id == CHANNEL
+        assert video.content.startswith(f"<@{MEMBER}>")
+        assert MEMBER in video.mentions
+        [attachment] = video.attachments
+        assert attachment.filename.endswith(".mp4")
+        assert attachment.data == world.modelslab.video_bytes
+        assert video.custom_ids() == [f"video:reroll:{job_id}", f"video:delete:{job_id}"]
+        status = world.discord.messages[thread.id]  # the thread was opened from the status message
+        assert f"Video #{job_id}" in status.text
+        await eventually(lambda s=status: "Done" in s.text, what="the status message to say Done")  # type: ignore[misc]
+        # Edited on state changes only (opening the thread also stamps a version, hence the dedup).
+        states = [v.embeds[0]["title"].split(" · ")[1] for v in status.history if v.embeds]
+        assert [s for i, s in enumerate(states) if i == 0 or states[i - 1] != s] == [
+            "Waiting in line",
+            "Rendering",
+            "Uploading the video",
+        ]
+
+    image_submit = next(s for s in world.modelslab.submits() if s.path.endswith("image-to-video"))
+    assert {f.field for f in world.modelslab.input_fetches if f.ok} == {"init_image", "init_audio"}
+    assert image_submit.json["init_image"].startswith(world.modelslab.server_url)
+    assert await world.balance() == START_BALANCE - 40 - 30
+    world.assert_no_secrets_in_logs()
+
+
+async def test_provider_failure_refunds_and_says_why_in_the_thread(world: World) -> None:
+    await world.start_bot()
+    world.modelslab.fail_next_fetch("failed", message="Processing failed: upstream model crashed")
+
+    job_id = job_id_from(await world.slash("video text", prompt="a storm over the sea", duration=4))
+    note = await world.discord.wait_for_message(lambda m: f"video #{job_id} did not work out" in m.content, 60)
+    assert "credits are back" in note.content
+    assert note.channel_id in world.discord.threads
+    assert world.video_messages(job_id) == []
+    assert await world.balance() == START_BALANCE
+    world.assert_no_secrets_in_logs()
+
+
+async def test_bad_input_is_refused_without_charge_or_provider_call(world: World) -> None:
+    await world.start_bot()
+    answer = await world.slash("video text", prompt="a dog", duration=5)
+    assert "4, 6 or 8" in answer
+    answer = await world.slash("video image", prompt="dance", image=FakeFile("notes.txt", b"hello", "image/png"))
+    assert "PNG, JPEG or WebP" in answer or "WebP" in answer
+    assert world.modelslab.submits() == []
+    assert await world.balance() == START_BALANCE
+
+
+@pytest.fixture
+async def any_db_world(tmp_path: Path, db_url: str) -> AsyncIterator[World]:
+    """Like `world`, on SQLite and on PostgreSQL (an empty database the bot migrates itself)."""
+    async for w in make_world(tmp_path, db_url):
+        yield w
+
+
+async def test_sigkill_while_rendering_then_restart_delivers_exactly_once(any_db_world: World) -> None:
+    world = any_db_world
+    world.modelslab.render_seconds = 4
+    first = await world.start_bot()
+    job_id = job_id_from(await world.slash("video text", prompt="a paper boat in the rain", duration=4))
+    await eventually(lambda: len(world.modelslab.submits()) == 1, what="the submit")
+    await eventually(lambda: len(world.modelslab.fetches()) >= 1, what="the first poll")
+
+    first.kill()
+    await world.start_bot()
+
+    video = await world.video_message(job_id, timeout=60)
+    assert video.attachments[0].data == world.modelslab.video_bytes
+    await eventually(lambda: not world.modelslab.active_jobs(), what="the provider to be idle")
+    assert len(world.modelslab.submits()) == 1, "the paid submit was sent again"
+    assert len(world.video_messages(job_id)) == 1
+    assert await world.balance() == START_BALANCE - 40
+    world.assert_no_secrets_in_logs()
