@@ -310,7 +310,7 @@ class VideoCog(commands.GroupCog, name="video", group_name="video", group_descri
         if not (is_owner or perms.manage_guild or perms.manage_messages):
             await reply(interaction, "Only the video's owner or a moderator can delete it.")
             return
-        await interaction.response.defer(ephemeral=True)
+        await interaction.response.defer(ephemeral=True, thinking=True)
         if interaction.message is not None:
             await interaction.message.delete()
         log.info("job %s result deleted by %s", job_id, interaction.user.id)
