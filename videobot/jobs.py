@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import enum
 import logging
-from datetime import timedelta
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -152,6 +152,8 @@ class Jobs:
                     session, interaction_id=request.interaction_id
                 )
                 if existing is not None:
+                    # Detach it, or the rollback that the exception causes would expire it.
+                    session.expunge(existing)
                     raise DuplicateRequest(existing)
                 account_id = await ensure_account(
                     session,

@@ -177,13 +177,18 @@ class JobRunner:
 
     async def _schedule_forever(self) -> None:
         while True:
-            self._wake.clear()
             try:
                 await self._claim_work()
             except (SQLAlchemyError, OSError):
                 log.warning("could not claim jobs; retrying", exc_info=True)
+            except Exception:
+                # Never let the scheduler die silently: that would strand every queued job.
+                log.exception("unexpected error while claiming jobs; retrying")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._settings.idle_check_seconds)
+            # Cleared after waking, not before claiming: a wake that arrives during a claim pass
+            # then triggers another pass at once instead of waiting for the idle check.
+            self._wake.clear()
 
     async def _claim_work(self) -> None:
         now = utcnow()

@@ -35,25 +35,38 @@ MANAGE_GUILD = 1 << 5
 class Flow:
     """A running in-process bot and the fakes around it."""
 
-    def __init__(self, discord_fake: FakeDiscord, modelslab: FakeModelsLab, bot: VideoBot, sessions: SessionFactory):
+    def __init__(
+        self, discord_fake: FakeDiscord, modelslab: FakeModelsLab, bot: VideoBot, sessions: SessionFactory
+    ):
         self.discord = discord_fake
         self.modelslab = modelslab
         self.bot = bot
         self.sessions = sessions
 
-    async def run(self, command: str, *, user: int = MEMBER, channel: int = CHANNEL, **options: object) -> str:
+    async def run(
+        self, command: str, *, user: int = MEMBER, channel: int = CHANNEL, **options: object
+    ) -> str:
         """Run a slash command and return the text of the answer the member reads."""
         files = {k: v for k, v in options.items() if isinstance(v, FakeFile)}
         plain = {k: v for k, v in options.items() if not isinstance(v, FakeFile)}
         inter = await self.discord.invoke_slash(
-            guild_id=GUILD, channel_id=channel, user_id=user, command=command, options=plain, attachments=files
+            guild_id=GUILD,
+            channel_id=channel,
+            user_id=user,
+            command=command,
+            options=plain,
+            attachments=files,
         )
         message = await inter.wait_for_followup_or_edit(lambda m: not m.loading and bool(m.text), timeout=20)
         return message.text
 
     async def click(self, message: FakeMessage, custom_id: str, *, user: int = MEMBER) -> str:
         inter = await self.discord.click_button(
-            guild_id=GUILD, channel_id=message.channel_id, user_id=user, message_id=message.id, custom_id=custom_id
+            guild_id=GUILD,
+            channel_id=message.channel_id,
+            user_id=user,
+            message_id=message.id,
+            custom_id=custom_id,
         )
         answer = await inter.wait_for_followup_or_edit(lambda m: m.ephemeral and not m.loading, timeout=20)
         return answer.text
@@ -115,7 +128,9 @@ async def flow(
 ) -> AsyncIterator[Flow]:
     discord_fake, modelslab = fakes
     monkeypatch.setattr(discord.http.Route, "BASE", discord_fake.api_base)
-    monkeypatch.setattr(discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(discord_fake.gateway_url))
+    monkeypatch.setattr(
+        discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(discord_fake.gateway_url)
+    )
     settings = replace(flow_settings, modelslab_base_url=modelslab.base_url)
     engine = create_engine(settings.database_url)
     await upgrade_database(engine)

@@ -36,7 +36,9 @@ async def test_a_model_option_the_model_does_not_take_is_refused_by_name(flow: F
     answer = await flow.run("video text", prompt="a dog", model="wan2.6-t2v", aspect_ratio="16:9")
     assert "wan2.6-t2v" in answer
     assert "aspect ratio" in answer
-    answer = await flow.run("video text", prompt="a dog", model="veo-3.1-fast", audio=FakeFile("a.mp3", b"ID3" + bytes(50)))
+    answer = await flow.run(
+        "video text", prompt="a dog", model="veo-3.1-fast", audio=FakeFile("a.mp3", b"ID3" + bytes(50))
+    )
     assert "does not take an audio track" in answer
     assert flow.modelslab.submits() == []
     assert await flow.balance() == START
@@ -67,6 +69,7 @@ async def test_jobs_lists_and_cancel_refunds_a_waiting_job(flow: Flow) -> None:
     )
     flow.modelslab.render_seconds = 5
     first = job_number(await flow.run("video text", prompt="first", duration=4))
+    await eventually(lambda: len(flow.modelslab.submits()) == 1, what="the first job at the provider")
     second = job_number(await flow.run("video text", prompt="second", duration=4))
     assert await flow.balance() == START - 80
 
@@ -87,7 +90,9 @@ async def test_jobs_lists_and_cancel_refunds_a_waiting_job(flow: Flow) -> None:
 
 
 async def test_reroll_charges_the_clicker_and_delete_is_for_owner_or_moderator(flow: Flow) -> None:
-    job = job_number(await flow.run("video image", prompt="it blinks", image=FakeFile("c.png", PNG, "image/png")))
+    job = job_number(
+        await flow.run("video image", prompt="it blinks", image=FakeFile("c.png", PNG, "image/png"))
+    )
     video = await flow.video(job)
 
     answer = await flow.click(video, f"video:reroll:{job}", user=OTHER_MEMBER)

@@ -8,7 +8,7 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Generator
 from pathlib import Path
 
 import pytest
@@ -116,7 +116,9 @@ class World:
             await self.discord.wait_until_identified(timeout=60, count=identified + 1)
         except Exception:
             pytest.fail(f"the bot did not connect; its log:\n{bot.log()[-4000:]}")
-        assert self.discord.registered_commands.get(GUILD), "the bot did not sync its commands to DEV_GUILD_ID"
+        assert self.discord.registered_commands.get(GUILD), (
+            "the bot did not sync its commands to DEV_GUILD_ID"
+        )
         return bot
 
     async def slash(self, command: str, user: int = MEMBER, **options: object) -> str:
@@ -124,7 +126,12 @@ class World:
         files = {k: v for k, v in options.items() if isinstance(v, FakeFile)}
         plain = {k: v for k, v in options.items() if not isinstance(v, FakeFile)}
         inter = await self.discord.invoke_slash(
-            guild_id=GUILD, channel_id=CHANNEL, user_id=user, command=command, options=plain, attachments=files
+            guild_id=GUILD,
+            channel_id=CHANNEL,
+            user_id=user,
+            command=command,
+            options=plain,
+            attachments=files,
         )
         message = await inter.wait_for_followup_or_edit(lambda m: not m.loading and bool(m.text), timeout=30)
         assert inter.ephemeral, f"/{command} answered publicly: {message.text!r}"
@@ -207,7 +214,9 @@ async def world(tmp_path: Path, sqlite_url: str) -> AsyncIterator[World]:
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Attach the bot processes' logs to a failing test's report."""
     report: pytest.TestReport = yield
     world = getattr(item, "funcargs", {}).get("world")

@@ -1,0 +1,65 @@
+"""Settings from the environment: defaults, URL mapping, one-line errors that name the variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from videobot.config import ConfigError, Settings, normalise_database_url
+
+SECRETS = {"DISCORD_TOKEN": "discord-secret-token", "MODELSLAB_API_KEY": "modelslab-secret-key"}
+
+
+def test_defaults_need_only_the_two_secrets() -> None:
+    settings = Settings.from_env(SECRETS)
+    assert settings.database_url == "sqlite+aiosqlite:///data/videobot.db"
+    assert settings.max_jobs_in_flight == 5
+    assert settings.modelslab_base_url == "https://modelslab.com/api"
+    assert settings.discord_api_base is None
+
+
+@pytest.mark.parametrize("missing", ["DISCORD_TOKEN", "MODELSLAB_API_KEY"])
+def test_a_missing_secret_is_named(missing: str) -> None:
+    env = {k: v for k, v in SECRETS.items() if k != missing}
+    with pytest.raises(ConfigError, match=f"^{missing} is not set"):
+        Settings.from_env(env)
+
+
+def test_a_placeholder_secret_is_refused() -> None:
+    with pytest.raises(ConfigError, match="DISCORD_TOKEN still holds a placeholder"):
+        Settings.from_env({**SECRETS, "DISCORD_TOKEN": "changeme"})
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgres://u:p@h:5432/db", "postgresql+asyncpg://u:p@h:5432/db"),
+        ("postgresql://u@h/db", "postgresql+asyncpg://u@h/db"),
+        ("sqlite:///data/x.db", "sqlite+aiosqlite:///data/x.db"),
+        ("postgresql+asyncpg://h/db", "postgresql+asyncpg://h/db"),
+    ],
+)
+def test_database_urls_are_mapped_to_async_drivers(given: str, expected: str) -> None:
+    assert normalise_database_url(given) == expected
+    assert Settings.from_env({**SECRETS, "DATABASE_URL": given}).database_url == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("MAX_JOBS_IN_FLIGHT", "five", "MAX_JOBS_IN_FLIGHT must be a whole number"),
+        ("MAX_JOBS_IN_FLIGHT", "0", "MAX_JOBS_IN_FLIGHT must be at least 1"),
+        ("DATABASE_URL", "mysql://x", "DATABASE_URL must be a sqlite:// or postgresql:// URL"),
+        ("DISCORD_GATEWAY_URL", "http://x", "DISCORD_GATEWAY_URL must start with ws:// or wss://"),
+        ("LOG_LEVEL", "LOUD", "LOG_LEVEL must be one of"),
+        ("POLL_MIN_SECONDS", "abc", "POLL_MIN_SECONDS must be a number"),
+    ],
+)
+def test_bad_values_are_named(name: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env({**SECRETS, name: value})
+
+
+def test_secrets_stay_out_of_repr() -> None:
+    text = repr(Settings.from_env(SECRETS))
+    assert "discord-secret-token" not in text
+    assert "modelslab-secret-key" not in text
