@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -17,10 +16,9 @@ import yarl
 from bot import VideoBot
 from storage.engine import SessionFactory, create_engine, create_session_factory
 from storage.migrate import upgrade_database
-from tests.e2e.conftest import CHANNEL, GUILD, MEMBER, MEMBER_PERMISSIONS, OTHER_MEMBER
-from tests.fakes.discord_payloads import FakeFile, FakeMessage
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.modelslab_server import FakeModelsLab
+from tests.member import GUILD, Members, populate
 from videobot.catalog import load_catalog
 from videobot.config import Settings
 from videobot.modelslab import ModelsLabClient
@@ -28,65 +26,18 @@ from videobot.modelslab import ModelsLabClient
 TOKEN = "flow-discord-token"
 KEY = "flow-modelslab-key"
 START = 500
-MODERATOR = 800_000_000_000_000_009
-MANAGE_GUILD = 1 << 5
 
 
-class Flow:
-    """A running in-process bot and the fakes around it."""
+class Flow(Members):
+    """A running in-process bot, the fakes around it, and members acting in the test server."""
 
     def __init__(
         self, discord_fake: FakeDiscord, modelslab: FakeModelsLab, bot: VideoBot, sessions: SessionFactory
-    ):
-        self.discord = discord_fake
+    ) -> None:
+        super().__init__(discord_fake)
         self.modelslab = modelslab
         self.bot = bot
         self.sessions = sessions
-
-    async def run(
-        self, command: str, *, user: int = MEMBER, channel: int = CHANNEL, **options: object
-    ) -> str:
-        """Run a slash command and return the text of the answer the member reads."""
-        files = {k: v for k, v in options.items() if isinstance(v, FakeFile)}
-        plain = {k: v for k, v in options.items() if not isinstance(v, FakeFile)}
-        inter = await self.discord.invoke_slash(
-            guild_id=GUILD,
-            channel_id=channel,
-            user_id=user,
-            command=command,
-            options=plain,
-            attachments=files,
-        )
-        message = await inter.wait_for_followup_or_edit(lambda m: not m.loading and bool(m.text), timeout=20)
-        return message.text
-
-    async def click(self, message: FakeMessage, custom_id: str, *, user: int = MEMBER) -> str:
-        inter = await self.discord.click_button(
-            guild_id=GUILD,
-            channel_id=message.channel_id,
-            user_id=user,
-            message_id=message.id,
-            custom_id=custom_id,
-        )
-        answer = await inter.wait_for_followup_or_edit(lambda m: m.ephemeral and not m.loading, timeout=20)
-        return answer.text
-
-    async def balance(self, user: int = MEMBER) -> int:
-        text = await self.run("credits balance", user=user)
-        match = re.search(r"\*\*(\d+)\*\*", text)
-        assert match, text
-        return int(match.group(1))
-
-    async def video(self, job_id: int, timeout: float = 30) -> FakeMessage:
-        return await self.discord.wait_for_message(
-            lambda m: f"video #{job_id} is ready" in m.content and not m.deleted, timeout=timeout
-        )
-
-
-def job_number(text: str) -> int:
-    match = re.search(r"Video #(\d+) accepted", text)
-    assert match, f"not accepted: {text!r}"
-    return int(match.group(1))
 
 
 @pytest.fixture
@@ -110,11 +61,7 @@ async def fakes() -> AsyncIterator[tuple[FakeDiscord, FakeModelsLab]]:
     modelslab = FakeModelsLab(api_key=KEY, render_seconds=0.5, retry_after=0.5)
     await discord_fake.start()
     await modelslab.start()
-    discord_fake.add_guild(GUILD, "Flow Guild")
-    discord_fake.add_text_channel(GUILD, CHANNEL, "videos")
-    discord_fake.add_member(GUILD, MEMBER, "alice", permissions=MEMBER_PERMISSIONS)
-    discord_fake.add_member(GUILD, OTHER_MEMBER, "bob", permissions=MEMBER_PERMISSIONS)
-    discord_fake.add_member(GUILD, MODERATOR, "mod", permissions=MEMBER_PERMISSIONS | MANAGE_GUILD)
+    populate(discord_fake)
     try:
         yield discord_fake, modelslab
     finally:

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.cogs.conftest import MODERATOR, START, Flow, job_number
-from tests.e2e.conftest import CHANNEL, GUILD, MEMBER, MEMBER_PERMISSIONS, OTHER_MEMBER, PNG, eventually
+from tests.cogs.conftest import START, Flow
 from tests.fakes.discord_payloads import FakeFile
+from tests.member import (
+    CHANNEL,
+    GUILD,
+    MEMBER,
+    MEMBER_PERMISSIONS,
+    MODERATOR,
+    OTHER_MEMBER,
+    PNG,
+    eventually,
+    job_number,
+)
 
 ATTACH_FILES = 1 << 15
 

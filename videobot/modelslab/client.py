@@ -28,6 +28,7 @@ from videobot.modelslab.envelope import (
     extract_field_errors,
     extract_message,
     extract_urls,
+    is_http_url,
     parse_job,
     parse_retry_after,
     raw_status,
@@ -444,17 +445,9 @@ def _hosted_url(body: Mapping[str, object]) -> str | None:
         candidates.append(data)
     for candidate in candidates:
         for url in extract_urls(candidate):
-            if _is_http_url(url):
+            if is_http_url(url):
                 return url
     return None
-
-
-def _is_http_url(text: str) -> bool:
-    try:
-        url = URL(text)
-    except ValueError:
-        return False
-    return url.scheme in ("http", "https") and bool(url.host)
 
 
 def _describe(fields: Mapping[str, object]) -> str:

@@ -22,6 +22,7 @@ import aiohttp
 from yarl import URL
 
 from videobot.media import is_mp4
+from videobot.modelslab.envelope import is_http_url
 from videobot.modelslab.errors import OutputUnavailable, Transient
 
 __all__ = ["DownloadedVideo", "TooLarge", "download_video"]
@@ -118,7 +119,7 @@ async def _download_one(
     url_timeout: float,
 ) -> DownloadedVideo | TooLarge:
     """Stream one URL to disk, or raise `_NotAVideo` / `_Retryable` / an aiohttp error."""
-    if not _is_http_url(url):
+    if not is_http_url(url):
         raise _NotAVideo("not an http(s) URL")
     async with session.get(url, timeout=aiohttp.ClientTimeout(total=url_timeout)) as response:
         if response.status >= 500 or response.status == 429:
@@ -178,14 +179,6 @@ def _discard(handle: BinaryIO, path: Path) -> None:
         handle.close()
     with contextlib.suppress(OSError):
         path.unlink(missing_ok=True)
-
-
-def _is_http_url(text: str) -> bool:
-    try:
-        url = URL(text)
-    except ValueError:
-        return False
-    return url.scheme in ("http", "https") and bool(url.host)
 
 
 def _for_log(url: str) -> str:

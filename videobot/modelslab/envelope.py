@@ -13,6 +13,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from yarl import URL
+
 __all__ = [
     "ERROR_STATUSES",
     "JobStatus",
@@ -131,6 +133,15 @@ def extract_urls(value: object) -> tuple[str, ...]:
             if url and url not in urls:
                 urls.append(url)
     return tuple(urls)
+
+
+def is_http_url(text: str) -> bool:
+    """True for an absolute http(s) URL with a host: the only kind of link we follow."""
+    try:
+        url = URL(text)
+    except ValueError:
+        return False
+    return url.scheme in ("http", "https") and bool(url.host)
 
 
 def _index_key(key: object) -> tuple[int, int, str]:
