@@ -33,10 +33,12 @@ from videobot.credits import Credits
 from videobot.jobs import Jobs
 from videobot.modelslab import ModelsLabClient
 from videobot.runner import JobRunner, RunnerSettings
+from videobot.server_settings import ServerSettings
+from videobot.usage import UsageReports
 
 log = logging.getLogger("videobot")
 
-EXTENSIONS = ("cogs.video", "cogs.credits")
+EXTENSIONS = ("cogs.video", "cogs.credits", "cogs.server")
 
 
 class VideoBot(commands.AutoShardedBot):
@@ -80,10 +82,18 @@ class VideoBot(commands.AutoShardedBot):
                 download_dir=settings.data_dir / "downloads",
             ),
         )
-        self.jobs = Jobs(
-            sessions, catalog, starting_balance=settings.starting_balance, on_queued=self.runner.wake
+        self.server_settings = ServerSettings(
+            sessions, catalog, default_starting_balance=settings.starting_balance
         )
-        self.credits = Credits(sessions, starting_balance=settings.starting_balance)
+        self.jobs = Jobs(
+            sessions,
+            catalog,
+            self.server_settings,
+            global_daily_cap=settings.daily_credit_cap,
+            on_queued=self.runner.wake,
+        )
+        self.credits = Credits(sessions, self.server_settings)
+        self.usage = UsageReports(sessions)
 
     async def setup_hook(self) -> None:
         for extension in EXTENSIONS:

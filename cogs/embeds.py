@@ -7,8 +7,11 @@ from datetime import datetime
 import discord
 
 from storage.tables import Job
-from videobot.catalog import Catalog, InvalidRequest, ValidatedVideo
+from videobot.catalog import Catalog, InvalidRequest, PriceLine, ValidatedVideo
+from videobot.credits import HistoryPage
 from videobot.jobs import JobState
+from videobot.server_settings import ServerRules
+from videobot.usage import UsageReport
 
 _COLOURS = {
     JobState.QUEUED: discord.Colour.light_grey(),
@@ -83,3 +86,111 @@ def _settings(job: Job, catalog: Catalog) -> list[tuple[str, str]]:
 
 def _clip(text: str, limit: int = _EMBED_TEXT_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_KIND_WORDS = {
+    "start": "starting balance",
+    "debit": "video",
+    "refund": "refund",
+    "grant": "granted",
+    "revoke": "revoked",
+    "set": "set by a moderator",
+    "allowance": "daily allowance",
+}
+
+
+def history_embed(page: HistoryPage, user_id: int) -> discord.Embed:
+    """One page of a member's ledger: amount, kind, job, who, why, when; newest first."""
+    embed = discord.Embed(title="Credit history", colour=discord.Colour.blurple())
+    if not page.entries:
+        embed.description = f"<@{user_id}> has no credit history yet."
+        return embed
+    lines = []
+    for entry in page.entries:
+        parts = [f"**{entry.amount:+d}**", _KIND_WORDS.get(entry.kind, entry.kind)]
+        if entry.job_id is not None:
+            parts.append(f"video #{entry.job_id}")
+        if entry.actor_id is not None:
+            parts.append(f"by <@{entry.actor_id}>")
+        if entry.reason and entry.kind not in ("debit", "refund", "allowance"):
+            parts.append(f"“{_clip(entry.reason, 120)}”")
+        parts.append(timestamp(entry.created_at))
+        lines.append(" · ".join(parts) + f" → {entry.balance_after}")
+    embed.description = f"<@{user_id}>\n" + "\n".join(lines)
+    embed.set_footer(text=f"Page {page.page + 1} of {page.pages} · {page.total} entries")
+    return embed
+
+
+def prices_embed(lines: list[PriceLine]) -> discord.Embed:
+    """The price list as this server sees it, one field per model."""
+    embed = discord.Embed(title="Video prices in credits", colour=discord.Colour.blurple())
+    by_model: dict[str, list[PriceLine]] = {}
+    for line in lines:
+        by_model.setdefault(line.model_id, []).append(line)
+    for model_id, model_lines in list(by_model.items())[:25]:
+        kind = "text" if model_lines[0].kind == "text" else "image"
+        marker = " (this server's price)" if any(line.overridden for line in model_lines) else ""
+        value = "\n".join(f"{line.settings}: **{line.credits}**" for line in model_lines)
+        embed.add_field(name=f"{model_id} · /video {kind}{marker}", value=_clip(value), inline=False)
+    return embed
+
+
+def settings_embed(rules: ServerRules, *, default_starting_balance: int) -> discord.Embed:
+    """Every server setting, with the defaults said as such."""
+    embed = discord.Embed(title="Video bot settings", colour=discord.Colour.blurple())
+    default = " (bot default)" if rules.starting_balance == default_starting_balance else ""
+    embed.add_field(name="Starting balance", value=f"{rules.starting_balance} credits{default}")
+    embed.add_field(
+        name="Daily allowance",
+        value=rules.allowance_mode.describe(rules.allowance_amount, rules.allowance_cap),
+    )
+    bonuses = ", ".join(f"<@&{role}> +{amount}" for role, amount in sorted(rules.role_bonuses.items()))
+    embed.add_field(name="Role bonuses", value=bonuses or "none")
+    prices = ", ".join(f"{model}: {price}" for model, price in sorted(rules.price_overrides.items()))
+    embed.add_field(name="Price overrides", value=_clip(prices) if prices else "none (catalog prices)")
+    embed.add_field(
+        name="Moderator role", value=f"<@&{rules.moderator_role_id}>" if rules.moderator_role_id else "none"
+    )
+    embed.add_field(
+        name="Audit channel", value=f"<#{rules.audit_channel_id}>" if rules.audit_channel_id else "none"
+    )
+    places = ", ".join(f"<#{c}>" for c in sorted(rules.allowed_channel_ids))
+    embed.add_field(name="Video channels", value=_clip(places) if places else "everywhere")
+    embed.add_field(name="Videos in progress per member", value=str(rules.max_jobs_per_member or "no limit"))
+    embed.add_field(
+        name="Daily credit cap",
+        value=f"{rules.daily_credit_cap} credits" if rules.daily_credit_cap else "none",
+    )
+    return embed
+
+
+def usage_embed(report: UsageReport, days: int) -> discord.Embed:
+    """The moderators' usage report."""
+    embed = discord.Embed(
+        title=f"Usage, last {days} day{'s' if days != 1 else ''}",
+        description=f"{report.total_jobs} videos, {report.total_credits} credits spent (refunds excluded).",
+        colour=discord.Colour.blurple(),
+    )
+    per_day = "\n".join(
+        f"`{d.day:%Y-%m-%d}` {d.jobs} videos · {d.credits} credits" for d in report.days[-14:]
+    )
+    embed.add_field(name="Per day (UTC)", value=_clip(per_day), inline=False)
+    top = "\n".join(f"<@{m.user_id}>: {m.credits} credits, {m.jobs} videos" for m in report.top_members)
+    embed.add_field(name="Top members", value=top or "nobody yet", inline=False)
+    outcome_words = [
+        (JobState.DELIVERED, "delivered"),
+        (JobState.FAILED, "failed"),
+        (JobState.TIMED_OUT, "timed out"),
+        (JobState.CANCELLED, "cancelled"),
+    ]
+    outcomes = ", ".join(f"{report.outcomes.get(state, 0)} {word}" for state, word in outcome_words)
+    embed.add_field(
+        name="Outcomes", value=f"{outcomes}; {report.refunded_credits} credits refunded", inline=False
+    )
+    running = "\n".join(
+        f"#{j.id} · <@{j.user_id}> · {j.model_id} · {JobState(j.state).label}" for j in report.running[:15]
+    )
+    embed.add_field(
+        name=f"Running now ({len(report.running)})", value=_clip(running) or "nothing", inline=False
+    )
+    return embed

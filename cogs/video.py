@@ -10,11 +10,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs.buttons import DeleteButton, RerollButton
-from cogs.embeds import job_list_embed, status_embed
+from cogs.embeds import job_list_embed, status_embed, timestamp
+from cogs.moderation import acting_member
 from cogs.tree import reply
 from storage.tables import Job
-from videobot.catalog import InvalidRequest, VideoChoices, validate_choices
-from videobot.jobs import InputFile, JobError, JobRequest, JobState
+from videobot.catalog import InvalidRequest, VideoChoices
+from videobot.jobs import CapReached, InputFile, JobError, JobRequest, JobState
 from videobot.media import AUDIO_RULE, IMAGE_RULE, MediaRule, RejectedFile, check_declared_size, check_file
 
 if TYPE_CHECKING:
@@ -118,8 +119,9 @@ class VideoCog(commands.GroupCog, name="video", group_name="video", group_descri
         await interaction.response.defer(ephemeral=True, thinking=True)
         assert interaction.guild_id is not None
         try:
+            rules = await self.bot.jobs.rules(interaction.guild_id, _channel_ids(interaction))
             self._check_bot_can_post(interaction)
-            video = validate_choices(self.catalog, choices)
+            video = self.bot.jobs.price(rules, choices)
             inputs: list[InputFile] = []
             if image is not None:
                 inputs.append(await _read_attachment(image, IMAGE_RULE, "init_image"))
@@ -133,8 +135,11 @@ class VideoCog(commands.GroupCog, name="video", group_name="video", group_descri
                 video=video,
                 upload_limit=interaction.filesize_limit,
                 inputs=tuple(inputs),
+                role_ids=acting_member(interaction).role_ids,
             )
             await self._launch(interaction, request)
+        except CapReached as exc:
+            await reply(interaction, f"{exc} ({timestamp(exc.resets_at)})")
         except EXPECTED_ERRORS as exc:
             await reply(interaction, str(exc))
 
@@ -297,8 +302,11 @@ class VideoCog(commands.GroupCog, name="video", group_name="video", group_descri
                 interaction_id=interaction.id,
                 user_id=interaction.user.id,
                 upload_limit=interaction.filesize_limit,
+                role_ids=acting_member(interaction).role_ids,
             )
             await self._launch(interaction, request)
+        except CapReached as exc:
+            await reply(interaction, f"{exc} ({timestamp(exc.resets_at)})")
         except EXPECTED_ERRORS as exc:
             await reply(interaction, str(exc))
 
@@ -330,6 +338,13 @@ def _filtered(pairs: list[tuple[str, _ChoiceT]], current: str) -> list[app_comma
     return [
         app_commands.Choice(name=n, value=v) for n, v in pairs if needle in n.lower() or needle in str(v)
     ][:25]
+
+
+def _channel_ids(interaction: Interaction) -> tuple[int, ...]:
+    """The channel, and for a thread its parent too (an allowed channel's threads are allowed)."""
+    channel = interaction.channel
+    parent = getattr(channel, "parent_id", None)
+    return tuple(c for c in (interaction.channel_id, parent) if c is not None)
 
 
 def _channel_id(interaction: Interaction) -> int:

@@ -27,6 +27,7 @@ RESUMABLE = (SUBMITTING, PROCESSING, DELIVERING)
 
 # Any constant works; it only has to be the same in every process sharing the database.
 _CLAIM_LOCK_KEY = 7_346_201
+_SPEND_LOCK_NAMESPACE = 7_346_202
 
 
 async def find_by_interaction(session: AsyncSession, *, interaction_id: int) -> Job | None:
@@ -61,6 +62,28 @@ async def queue_position(session: AsyncSession, *, job_id: int) -> int:
         select(func.count()).select_from(Job).where(Job.state == QUEUED, col(Job.id) < job_id)
     )
     return int(ahead.one()) + 1
+
+
+async def count_member_active(session: AsyncSession, *, guild_id: int, user_id: int) -> int:
+    """A member's jobs that have not ended yet (queued, at the provider or being delivered)."""
+    result = await session.exec(
+        select(func.count())
+        .select_from(Job)
+        .where(Job.guild_id == guild_id, Job.user_id == user_id, col(Job.state).in_((QUEUED, *RESUMABLE)))
+    )
+    return int(result.one())
+
+
+async def lock_spending(session: AsyncSession, *, guild_id: int | None) -> None:
+    """Serialise spending checks for one server (or, with None, for the whole bot) until commit.
+
+    SQLite's ``BEGIN IMMEDIATE`` already serialises every write transaction; PostgreSQL takes a
+    transaction-scoped advisory lock.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        # Two int4 keys; servers whose ids share a remainder just queue behind each other.
+        key = 0 if guild_id is None else 1 + guild_id % (2**31 - 1)
+        await session.exec(select(func.pg_advisory_xact_lock(_SPEND_LOCK_NAMESPACE, key)))
 
 
 async def count_at_provider(session: AsyncSession) -> int:

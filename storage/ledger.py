@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from datetime import date, datetime
 
 from sqlalchemy import func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -50,14 +51,16 @@ class Movement:
     balance_after: int
 
 
-async def ensure_account(session: AsyncSession, *, guild_id: int, user_id: int, starting_balance: int) -> int:
+async def ensure_account(
+    session: AsyncSession, *, guild_id: int, user_id: int, starting_balance: int, at: datetime | None = None
+) -> int:
     """Return the member's account id, opening it with the starting balance on first use.
 
     Safe under concurrency: the insert is ``ON CONFLICT DO NOTHING``, and only the transaction that
     really inserted the row writes the starting-balance entry.
     """
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    now = utcnow()
+    now = at or utcnow()
     stmt = (
         insert(Account)
         .values(guild_id=guild_id, user_id=user_id, balance=0, created_at=now, updated_at=now)
@@ -67,7 +70,9 @@ async def ensure_account(session: AsyncSession, *, guild_id: int, user_id: int, 
     new_id = (await session.exec(stmt)).scalar_one_or_none()
     if new_id is not None:
         if starting_balance:
-            await move_credits(session, account_id=new_id, amount=starting_balance, kind=EntryKind.START)
+            await move_credits(
+                session, account_id=new_id, amount=starting_balance, kind=EntryKind.START, at=now
+            )
         return int(new_id)
     existing = await session.exec(
         select(Account.id).where(Account.guild_id == guild_id, Account.user_id == user_id)
@@ -86,17 +91,19 @@ async def move_credits(
     job_id: int | None = None,
     actor_id: int | None = None,
     reason: str | None = None,
+    at: datetime | None = None,
 ) -> Movement:
     """Add ``amount`` (negative to take) to an account and record why; the one way balances change.
 
     Raises `InsufficientCredits` when the balance would go below zero; the caller's transaction is
     then unchanged. A second entry of the same kind for the same job violates a unique constraint,
-    so a job is never debited or refunded twice.
+    so a job is never debited or refunded twice. ``at`` is the entry's time (default: now).
     """
+    at = at or utcnow()
     stmt = (
         update(Account)
         .where(col(Account.id) == account_id, col(Account.balance) + amount >= 0)
-        .values(balance=col(Account.balance) + amount, updated_at=utcnow())
+        .values(balance=col(Account.balance) + amount, updated_at=at)
         .returning(col(Account.balance))
     )
     balance_after = (await session.exec(stmt)).scalar_one_or_none()
@@ -111,6 +118,7 @@ async def move_credits(
         job_id=job_id,
         actor_id=actor_id,
         reason=reason,
+        created_at=at,
     )
     session.add(entry)
     await session.flush()
@@ -140,3 +148,66 @@ async def job_refunded(session: AsyncSession, *, job_id: int) -> bool:
         select(LedgerEntry.id).where(LedgerEntry.job_id == job_id, LedgerEntry.kind == EntryKind.REFUND.value)
     )
     return result.first() is not None
+
+
+async def account_state(session: AsyncSession, *, account_id: int) -> tuple[int, date | None]:
+    """The account's balance and last allowance day, locking the row until the transaction ends
+    (PostgreSQL; SQLite's write lock already serialises the transaction)."""
+    result = await session.exec(
+        select(Account.balance, col(Account.allowance_date)).where(Account.id == account_id).with_for_update()
+    )
+    balance, allowance_date = result.one()
+    return balance, allowance_date
+
+
+async def claim_allowance_day(
+    session: AsyncSession, *, account_id: int, last: date | None, today: date
+) -> bool:
+    """Mark today's allowance as given, if nobody else did since ``last`` was read (compare-and-set)."""
+    seen = col(Account.allowance_date).is_(None) if last is None else col(Account.allowance_date) == last
+    stmt = (
+        update(Account)
+        .where(col(Account.id) == account_id, seen)
+        .values(allowance_date=today)
+        .returning(col(Account.id))
+    )
+    return (await session.exec(stmt)).first() is not None
+
+
+async def history(
+    session: AsyncSession, *, guild_id: int, user_id: int, offset: int, limit: int
+) -> tuple[list[LedgerEntry], int]:
+    """A member's ledger entries, newest first, and how many there are in all."""
+    account_id = (
+        await session.exec(select(Account.id).where(Account.guild_id == guild_id, Account.user_id == user_id))
+    ).one_or_none()
+    if account_id is None:
+        return [], 0
+    total = (
+        await session.exec(
+            select(func.count()).select_from(LedgerEntry).where(LedgerEntry.account_id == account_id)
+        )
+    ).one()
+    rows = await session.exec(
+        select(LedgerEntry)
+        .where(LedgerEntry.account_id == account_id)
+        .order_by(col(LedgerEntry.id).desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(rows.all()), int(total)
+
+
+async def spent_since(session: AsyncSession, *, since: datetime, guild_id: int | None = None) -> int:
+    """Credits spent on jobs since a moment (debits less refunds), in one server or in all."""
+    stmt = (
+        select(func.coalesce(func.sum(LedgerEntry.amount), 0))
+        .join(Account, col(Account.id) == col(LedgerEntry.account_id))
+        .where(
+            col(LedgerEntry.kind).in_([EntryKind.DEBIT.value, EntryKind.REFUND.value]),
+            col(LedgerEntry.created_at) >= since,
+        )
+    )
+    if guild_id is not None:
+        stmt = stmt.where(Account.guild_id == guild_id)
+    return -int((await session.exec(stmt)).one())

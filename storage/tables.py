@@ -5,10 +5,20 @@ Discord ids are snowflakes stored as BIGINT; credits are integers; timestamps ar
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Date,
+    Index,
+    LargeBinary,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -36,7 +46,34 @@ class Account(SQLModel, table=True):
     guild_id: int = _big()
     user_id: int = _big()
     balance: int = 0
+    # The UTC day the daily allowance was last applied (None: never).
+    allowance_date: date | None = Field(default=None, sa_type=Date, nullable=True)
     created_at: datetime = _when()
+    updated_at: datetime = _when()
+
+
+class GuildSettings(SQLModel, table=True):
+    """A server's own rules for credits and videos. A missing row means every default."""
+
+    __tablename__ = "guild_settings"
+
+    guild_id: int = Field(sa_type=BigInteger, primary_key=True)
+    # None: the bot-wide STARTING_BALANCE.
+    starting_balance: int | None = Field(default=None, nullable=True)
+    # Daily allowance: "off", "floor" (top up to amount) or "add" (add amount, up to allowance_cap).
+    allowance_mode: str = Field(default="off", max_length=8)
+    allowance_amount: int = 0
+    allowance_cap: int | None = Field(default=None, nullable=True)
+    # {role id (text): extra daily credits}
+    role_bonuses: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # {model id: price in credits for any duration and resolution}
+    price_overrides: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    moderator_role_id: int | None = Field(default=None, sa_type=BigInteger, nullable=True)
+    audit_channel_id: int | None = Field(default=None, sa_type=BigInteger, nullable=True)
+    # Channel ids (text) where videos may be made; empty: everywhere.
+    allowed_channel_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    max_jobs_per_member: int | None = Field(default=None, nullable=True)
+    daily_credit_cap: int | None = Field(default=None, nullable=True)
     updated_at: datetime = _when()
 
 

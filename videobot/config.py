@@ -40,6 +40,7 @@ class Settings:
     poll_max_seconds: float = 30.0
     lease_seconds: float = 60.0
     starting_balance: int = 20
+    daily_credit_cap: int | None = None
     data_dir: Path = Path("data")
     shard_count: int | None = None
     shard_ids: tuple[int, ...] | None = None
@@ -71,10 +72,13 @@ class Settings:
             poll_max_seconds=reader.number("POLL_MAX_SECONDS", 30.0, minimum=0.1),
             lease_seconds=reader.number("JOB_LEASE_SECONDS", 60.0, minimum=1),
             starting_balance=reader.integer("STARTING_BALANCE", 20, minimum=0),
+            daily_credit_cap=reader.optional_int("DAILY_CREDIT_CAP"),
             data_dir=Path(reader.text("DATA_DIR", "data")),
             shard_count=reader.optional_int("SHARD_COUNT"),
             shard_ids=tuple(shard_ids) if shard_ids else None,
         )
+        if settings.daily_credit_cap is not None and settings.daily_credit_cap < 0:
+            raise ConfigError("DAILY_CREDIT_CAP cannot be negative")
         if settings.poll_max_seconds < settings.poll_min_seconds:
             raise ConfigError("POLL_MAX_SECONDS must be at least POLL_MIN_SECONDS")
         if settings.shard_ids and settings.shard_count is None:

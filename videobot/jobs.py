@@ -6,17 +6,19 @@ import enum
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import jobs as job_queries
 from storage.engine import SessionFactory
-from storage.ledger import EntryKind, InsufficientCredits, ensure_account, move_credits
+from storage.ledger import EntryKind, InsufficientCredits, ensure_account, move_credits, spent_since
 from storage.tables import Job, JobInput
 from storage.types import utcnow
-from videobot.catalog import Catalog, InvalidRequest, ValidatedVideo, validate_choices
+from videobot.catalog import Catalog, InvalidRequest, ValidatedVideo, VideoChoices, validate_choices
+from videobot.credits import Member, open_member
+from videobot.server_settings import ServerRules, ServerSettings
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +87,7 @@ class JobRequest:
     upload_limit: int
     inputs: tuple[InputFile, ...] = ()
     reroll_of: int | None = None
+    role_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,14 @@ class NotEnoughCredits(JobError):
         self.cost = cost
 
 
+class CapReached(JobError):
+    """A daily credit cap (the server's or the bot owner's) is reached; it resets at ``resets_at``."""
+
+    def __init__(self, message: str, resets_at: datetime) -> None:
+        super().__init__(message)
+        self.resets_at = resets_at
+
+
 class DuplicateRequest(JobError):
     """The same interaction arrived twice; the first one's job stands and was charged once."""
 
@@ -127,25 +138,46 @@ class Jobs:
         self,
         sessions: SessionFactory,
         catalog: Catalog,
+        settings: ServerSettings,
         *,
-        starting_balance: int,
+        global_daily_cap: int | None = None,
         on_queued: Callable[[], None] | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._sessions = sessions
         self._catalog = catalog
-        self._starting_balance = starting_balance
+        self._settings = settings
+        self._global_daily_cap = global_daily_cap
         self._on_queued = on_queued or (lambda: None)
+        self._clock = clock
 
     def set_on_queued(self, callback: Callable[[], None]) -> None:
         """Tell the job book whom to wake when a job is queued (the runner)."""
         self._on_queued = callback
 
+    async def rules(self, guild_id: int, channel_ids: tuple[int, ...]) -> ServerRules:
+        """The server's rules, refusing at once where videos may not be made (before any download)."""
+        rules = await self._settings.rules(guild_id)
+        if not rules.allows_channel(channel_ids):
+            places = ", ".join(f"<#{c}>" for c in sorted(rules.allowed_channel_ids))
+            raise JobError(f"Videos can't be made here. Try {places}.")
+        return rules
+
+    def price(self, rules: ServerRules, choices: VideoChoices) -> ValidatedVideo:
+        """Validate the member's choices and price them with the server's overrides."""
+        model_id = choices.model_id or self._catalog.default_model(choices.kind).id
+        return validate_choices(self._catalog, choices, price_override=rules.price_overrides.get(model_id))
+
     async def create(self, request: JobRequest) -> CreatedJob:
         """Charge the member and queue the job, atomically, once per interaction.
 
-        Raises `NotEnoughCredits` (nothing charged) or `DuplicateRequest` (already charged once).
+        Applies the server's rules in the same transaction: the member's daily allowance, the
+        jobs-per-member limit and the daily credit caps. Raises `NotEnoughCredits`, `CapReached`,
+        `JobError` (nothing charged) or `DuplicateRequest` (already charged once).
         """
         video = request.video
+        rules = await self._settings.rules(request.guild_id)
+        now = self._clock()
         try:
             async with self._sessions() as session, session.begin():
                 existing = await job_queries.find_by_interaction(
@@ -155,12 +187,9 @@ class Jobs:
                     # Detach it, or the rollback that the exception causes would expire it.
                     session.expunge(existing)
                     raise DuplicateRequest(existing)
-                account_id = await ensure_account(
-                    session,
-                    guild_id=request.guild_id,
-                    user_id=request.user_id,
-                    starting_balance=self._starting_balance,
-                )
+                member = Member(request.guild_id, request.user_id, request.role_ids)
+                account_id = await open_member(session, member, rules, now)
+                await self._check_limits(session, request, rules, now)
                 job = Job(
                     interaction_id=request.interaction_id,
                     guild_id=request.guild_id,
@@ -174,13 +203,20 @@ class Jobs:
                     upload_limit=request.upload_limit,
                     state=JobState.QUEUED.value,
                     reroll_of=request.reroll_of,
-                    not_before=utcnow() + PRESENTATION_GRACE,
+                    not_before=now + PRESENTATION_GRACE,
+                    created_at=now,
+                    updated_at=now,
                 )
                 session.add(job)
                 await session.flush()
                 assert job.id is not None
                 movement = await move_credits(
-                    session, account_id=account_id, amount=-video.cost, kind=EntryKind.DEBIT, job_id=job.id
+                    session,
+                    account_id=account_id,
+                    amount=-video.cost,
+                    kind=EntryKind.DEBIT,
+                    job_id=job.id,
+                    at=now,
                 )
                 for item in request.inputs:
                     session.add(
@@ -215,8 +251,47 @@ class Jobs:
         )
         return CreatedJob(job=job, balance_after=movement.balance_after, queue_position=position)
 
+    async def _check_limits(
+        self, session: AsyncSession, request: JobRequest, rules: ServerRules, now: datetime
+    ) -> None:
+        """The jobs-per-member limit and the daily caps, checked where the debit happens."""
+        if rules.max_jobs_per_member is not None:
+            active = await job_queries.count_member_active(
+                session, guild_id=request.guild_id, user_id=request.user_id
+            )
+            if active >= rules.max_jobs_per_member:
+                limit = rules.max_jobs_per_member
+                raise JobError(
+                    f"You have {active} videos in progress and this server allows {limit} at a time. "
+                    "Wait for one to finish. Nothing was charged."
+                )
+        caps = [(rules.daily_credit_cap, request.guild_id), (self._global_daily_cap, None)]
+        if all(cap is None for cap, _ in caps):
+            return
+        day_start = datetime.combine(now.date(), time.min, tzinfo=UTC)
+        resets_at = day_start + timedelta(days=1)
+        for cap, guild_id in caps:
+            if cap is None:
+                continue
+            # Checked and debited under one lock, so concurrent commands cannot overshoot the cap.
+            await job_queries.lock_spending(session, guild_id=guild_id)
+            spent = await spent_since(session, since=day_start, guild_id=guild_id)
+            if spent + request.video.cost > cap:
+                whose = "This server" if guild_id is not None else "The bot"
+                raise CapReached(
+                    f"{whose} has used {spent} of its {cap} credits for today, and this video costs "
+                    f"{request.video.cost}. Nothing was charged; the budget resets at midnight UTC.",
+                    resets_at,
+                )
+
     async def reroll_request(
-        self, job_id: int, *, interaction_id: int, user_id: int, upload_limit: int
+        self,
+        job_id: int,
+        *,
+        interaction_id: int,
+        user_id: int,
+        upload_limit: int,
+        role_ids: tuple[int, ...] = (),
     ) -> JobRequest:
         """A request for a new job with the settings and files of an earlier one, priced anew."""
         async with self._sessions() as session:
@@ -224,11 +299,10 @@ class Jobs:
             if job is None:
                 raise JobError("That job no longer exists.")
             inputs = await job_queries.get_inputs(session, job_id=job_id)
-        # Re-validated against today's catalog, so a re-roll pays today's price.
+        # Re-validated against today's catalog and prices, so a re-roll pays today's price.
+        rules = await self._settings.rules(job.guild_id)
         try:
-            video = validate_choices(
-                self._catalog, ValidatedVideo.from_record(self._catalog, job.settings).to_choices()
-            )
+            video = self.price(rules, ValidatedVideo.from_record(self._catalog, job.settings).to_choices())
         except (InvalidRequest, ValueError) as exc:
             raise JobError(f"This video can't be re-rolled: {exc}") from None
         return JobRequest(
@@ -240,6 +314,7 @@ class Jobs:
             upload_limit=upload_limit,
             inputs=tuple(InputFile(i.role, i.mime, i.filename, i.data) for i in inputs),
             reroll_of=job.id,
+            role_ids=role_ids,
         )
 
     async def set_presentation(

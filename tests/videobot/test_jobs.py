@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from typing import Any
 
 import pytest
 from sqlmodel import func, select
@@ -12,12 +13,18 @@ from storage.engine import SessionFactory
 from storage.ledger import balance_of, ledger_sum
 from storage.tables import Account, Job, LedgerEntry
 from videobot.catalog import VideoChoices, load_catalog, validate_choices
-from videobot.credits import Credits
+from videobot.credits import Credits, Member
 from videobot.jobs import DuplicateRequest, JobError, JobRequest, Jobs, NotEnoughCredits
+from videobot.server_settings import ServerSettings
 
 CATALOG = load_catalog()
 VIDEO = validate_choices(CATALOG, VideoChoices(kind="text", prompt="a fox", duration=4))  # 40 credits
 _ids = itertools.count(1)
+
+
+def make_jobs(sessions: SessionFactory, starting_balance: int, **options: Any) -> Jobs:
+    settings = ServerSettings(sessions, CATALOG, default_starting_balance=starting_balance)
+    return Jobs(sessions, CATALOG, settings, **options)
 
 
 def request(*, interaction_id: int | None = None, user_id: int = 5) -> JobRequest:
@@ -37,7 +44,7 @@ async def count(sessions: SessionFactory, model: type[Job] | type[LedgerEntry]) 
 
 
 async def test_a_replayed_interaction_is_charged_once(sessions: SessionFactory) -> None:
-    jobs = Jobs(sessions, CATALOG, starting_balance=100)
+    jobs = make_jobs(sessions, 100)
     created = await jobs.create(request(interaction_id=42))
     with pytest.raises(DuplicateRequest) as caught:
         await jobs.create(request(interaction_id=42))
@@ -48,7 +55,7 @@ async def test_a_replayed_interaction_is_charged_once(sessions: SessionFactory) 
 
 
 async def test_concurrent_replays_of_one_interaction_make_one_job(sessions: SessionFactory) -> None:
-    jobs = Jobs(sessions, CATALOG, starting_balance=1000)
+    jobs = make_jobs(sessions, 1000)
     results = await asyncio.gather(
         *(jobs.create(request(interaction_id=77)) for _ in range(10)), return_exceptions=True
     )
@@ -60,7 +67,7 @@ async def test_concurrent_replays_of_one_interaction_make_one_job(sessions: Sess
 
 async def test_fifty_concurrent_commands_against_a_balance_for_five(sessions: SessionFactory) -> None:
     """The issue's integrity check: exactly 5 jobs, 5 debits, no overdraft."""
-    jobs = Jobs(sessions, CATALOG, starting_balance=5 * VIDEO.cost)
+    jobs = make_jobs(sessions, 5 * VIDEO.cost)
     results = await asyncio.gather(*(jobs.create(request()) for _ in range(50)), return_exceptions=True)
     accepted = [r for r in results if not isinstance(r, BaseException)]
     refused = [r for r in results if isinstance(r, BaseException)]
@@ -80,16 +87,17 @@ async def test_fifty_concurrent_commands_against_a_balance_for_five(sessions: Se
 async def test_refusal_for_credits_names_cost_and_balance_and_charges_nothing(
     sessions: SessionFactory,
 ) -> None:
-    jobs = Jobs(sessions, CATALOG, starting_balance=30)
+    jobs = make_jobs(sessions, 30)
     with pytest.raises(NotEnoughCredits) as caught:
         await jobs.create(request())
     assert "costs 40 credits and you have 30" in str(caught.value)
     assert await count(sessions, Job) == 0
-    assert await Credits(sessions, starting_balance=30).balance(guild_id=1, user_id=5) == 30
+    credits = Credits(sessions, ServerSettings(sessions, CATALOG, default_starting_balance=30))
+    assert await credits.balance(Member(1, 5)) == 30
 
 
 async def test_cancel_only_own_waiting_jobs(sessions: SessionFactory) -> None:
-    jobs = Jobs(sessions, CATALOG, starting_balance=100)
+    jobs = make_jobs(sessions, 100)
     job = (await jobs.create(request())).job
     assert job.id is not None
     with pytest.raises(JobError, match="no job"):

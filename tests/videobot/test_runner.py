@@ -27,6 +27,7 @@ from videobot.jobs import InputFile, JobRequest, Jobs, JobState
 from videobot.media import is_mp4
 from videobot.modelslab import ModelsLabClient
 from videobot.runner import REASON_TIMEOUT, REASON_UNCERTAIN_SUBMIT, JobRunner, RunnerSettings
+from videobot.server_settings import ServerSettings
 
 KEY = "test-modelslab-key"
 START = 500
@@ -79,7 +80,9 @@ class Harness:
         self.catalog: Catalog = load_catalog()
         self.presenter = RecordingPresenter()
         self.runners: list[JobRunner] = []
-        self.jobs = Jobs(sessions, self.catalog, starting_balance=START)
+        self.jobs = Jobs(
+            sessions, self.catalog, ServerSettings(sessions, self.catalog, default_starting_balance=START)
+        )
 
     def runner(self, **overrides: object) -> JobRunner:
         values: dict[str, object] = {

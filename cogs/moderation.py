@@ -1,0 +1,66 @@
+"""Who is acting: members with their roles, the moderator check, and the audit channel."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from cogs.tree import Refusal
+from videobot.credits import Member
+from videobot.server_settings import ServerRules
+
+if TYPE_CHECKING:
+    from bot import VideoBot
+
+log = logging.getLogger(__name__)
+
+Interaction = discord.Interaction[Any]
+
+NOT_A_MODERATOR = (
+    "Only moderators (Manage Server, or the server's moderator role) can do this. Nothing was changed."
+)
+
+
+def acting_member(interaction: Interaction) -> Member:
+    """The member who used the command, with their roles."""
+    assert interaction.guild_id is not None
+    return as_member(interaction.guild_id, interaction.user)
+
+
+def as_member(guild_id: int, user: discord.abc.User) -> Member:
+    """A Discord user as the domain sees a member (roles only when Discord sent them)."""
+    roles = tuple(role.id for role in getattr(user, "roles", ()))
+    return Member(guild_id=guild_id, user_id=user.id, role_ids=roles)
+
+
+async def require_moderator(bot: VideoBot, interaction: Interaction) -> ServerRules:
+    """The server's rules, when the user is a moderator there; otherwise a refusal. Checked on every call."""
+    assert interaction.guild_id is not None
+    rules = await bot.server_settings.rules(interaction.guild_id)
+    if not rules.is_moderator(
+        manage_guild=interaction.permissions.manage_guild, role_ids=acting_member(interaction).role_ids
+    ):
+        raise Refusal(NOT_A_MODERATOR)
+    return rules
+
+
+def require_manage_guild(interaction: Interaction) -> None:
+    """Server settings are for Manage Server only (the moderator role does not reach them)."""
+    if not interaction.permissions.manage_guild:
+        raise Refusal("Only members with Manage Server can change the bot's settings. Nothing was changed.")
+
+
+async def post_audit(bot: VideoBot, rules: ServerRules, text: str) -> None:
+    """Post a moderator action to the server's audit channel, when one is set (best effort)."""
+    if rules.audit_channel_id is None:
+        return
+    try:
+        await bot.get_partial_messageable(rules.audit_channel_id).send(
+            text, allowed_mentions=discord.AllowedMentions.none()
+        )
+    except discord.HTTPException:
+        log.warning(
+            "guild %s: could not post to the audit channel %s", rules.guild_id, rules.audit_channel_id
+        )

@@ -1,0 +1,213 @@
+"""``/videobot``: the server's settings (Manage Server) and the usage report (moderators)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from cogs.embeds import settings_embed, usage_embed
+from cogs.moderation import post_audit, require_manage_guild, require_moderator
+from cogs.tree import reply
+from videobot.server_settings import MAX_CREDITS, ServerRules, SettingsError
+from videobot.usage import MAX_DAYS
+
+if TYPE_CHECKING:
+    from bot import VideoBot
+
+Interaction = discord.Interaction[Any]
+Credits = app_commands.Range[int, 0, MAX_CREDITS]
+PositiveCredits = app_commands.Range[int, 1, MAX_CREDITS]
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class ServerCog(
+    commands.GroupCog, name="videobot", group_name="videobot", group_description="Set up the video bot here"
+):
+    """Discord glue for server settings and usage."""
+
+    settings = app_commands.Group(name="settings", description="This server's rules for credits and videos")
+
+    def __init__(self, bot: VideoBot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    @settings.command(name="show", description="Show every setting")
+    async def show(self, interaction: Interaction) -> None:
+        await self._change(interaction, None, None)
+
+    @settings.command(name="starting_balance", description="Credits a member starts with")
+    async def starting_balance(self, interaction: Interaction, amount: Credits) -> None:
+        await self._change(
+            interaction,
+            lambda: self._update(interaction, starting_balance=amount),
+            f"set the starting balance to {amount}",
+        )
+
+    @settings.command(name="allowance", description="A daily allowance, given on a member's next action")
+    @app_commands.describe(
+        mode="floor: top balances up to the amount; add: add the amount each day; off: none",
+        amount="Credits per day (floor: the level to top up to)",
+        cap="For add: the balance the allowance stops at",
+    )
+    async def allowance(
+        self,
+        interaction: Interaction,
+        mode: Literal["off", "floor", "add"],
+        amount: Credits = 0,
+        cap: PositiveCredits | None = None,
+    ) -> None:
+        await self._change(
+            interaction,
+            lambda: self._update(
+                interaction, allowance_mode=mode, allowance_amount=amount, allowance_cap=cap
+            ),
+            f"set the daily allowance to {mode} {amount}" + (f" (cap {cap})" if cap else ""),
+        )
+
+    @settings.command(
+        name="role_bonus", description="Extra daily credits for members with a role (0 removes)"
+    )
+    async def role_bonus(self, interaction: Interaction, role: discord.Role, amount: Credits) -> None:
+        await self._change(
+            interaction,
+            lambda: self.bot.server_settings.set_role_bonus(
+                role.guild.id, role.id, amount, actor_id=interaction.user.id
+            ),
+            f"set the daily bonus of {role.mention} to {amount}",
+        )
+
+    @settings.command(
+        name="price", description="This server's price for a model (leave credits empty to reset)"
+    )
+    async def price(
+        self, interaction: Interaction, model: str, credits: PositiveCredits | None = None
+    ) -> None:
+        assert interaction.guild_id is not None
+        guild_id = interaction.guild_id
+        await self._change(
+            interaction,
+            lambda: self.bot.server_settings.set_price(
+                guild_id, model, credits, actor_id=interaction.user.id
+            ),
+            f"set the price of {model} to {credits}" if credits else f"reset the price of {model}",
+        )
+
+    @price.autocomplete("model")
+    async def _models(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return [
+            app_commands.Choice(name=f"{m.id} ({m.kind})", value=m.id)
+            for m in self.bot.catalog.models()
+            if current.lower() in m.id.lower()
+        ][:25]
+
+    @settings.command(
+        name="moderator_role", description="Members with this role count as moderators (empty: none)"
+    )
+    async def moderator_role(self, interaction: Interaction, role: discord.Role | None = None) -> None:
+        await self._change(
+            interaction,
+            lambda: self._update(interaction, moderator_role_id=role.id if role else None),
+            f"set the moderator role to {role.mention}" if role else "removed the moderator role",
+        )
+
+    @settings.command(name="audit_channel", description="Where moderator actions are posted (empty: nowhere)")
+    async def audit_channel(
+        self, interaction: Interaction, channel: discord.TextChannel | None = None
+    ) -> None:
+        await self._change(
+            interaction,
+            lambda: self._update(interaction, audit_channel_id=channel.id if channel else None),
+            f"set the audit channel to {channel.mention}" if channel else "removed the audit channel",
+        )
+
+    @settings.command(name="channels", description="Where videos may be made (an empty list: everywhere)")
+    async def channels(
+        self,
+        interaction: Interaction,
+        action: Literal["allow", "remove", "clear"],
+        channel: discord.TextChannel | None = None,
+    ) -> None:
+        assert interaction.guild_id is not None
+        guild_id = interaction.guild_id
+        channel_id = channel.id if channel else None
+        if action != "clear" and channel_id is None:
+            await reply(interaction, "Name the channel to allow or remove.")
+            return
+        await self._change(
+            interaction,
+            lambda: self.bot.server_settings.set_channel(
+                guild_id,
+                None if action == "clear" else channel_id,
+                allowed=action == "allow",
+                actor_id=interaction.user.id,
+            ),
+            f"{action} {channel.mention if channel else 'all channels'} for videos",
+        )
+
+    @settings.command(
+        name="member_jobs", description="Videos in progress a member may have at once (empty: no limit)"
+    )
+    async def member_jobs(
+        self, interaction: Interaction, limit: app_commands.Range[int, 1, 100] | None = None
+    ) -> None:
+        await self._change(
+            interaction,
+            lambda: self._update(interaction, max_jobs_per_member=limit),
+            f"set the per-member limit to {limit}" if limit else "removed the per-member limit",
+        )
+
+    @settings.command(
+        name="daily_cap", description="Credits this server may spend per UTC day (empty: no cap)"
+    )
+    async def daily_cap(self, interaction: Interaction, credits: PositiveCredits | None = None) -> None:
+        await self._change(
+            interaction,
+            lambda: self._update(interaction, daily_credit_cap=credits),
+            f"set the daily cap to {credits} credits" if credits else "removed the daily cap",
+        )
+
+    @app_commands.command(
+        name="usage", description="Jobs and credits per day, top members, failures, running now"
+    )
+    async def usage(self, interaction: Interaction, days: app_commands.Range[int, 1, MAX_DAYS] = 7) -> None:
+        await require_moderator(self.bot, interaction)
+        await interaction.response.defer(ephemeral=True)
+        assert interaction.guild_id is not None
+        report = await self.bot.usage.report(interaction.guild_id, days=days)
+        await interaction.followup.send(embed=usage_embed(report, days), ephemeral=True)
+
+    async def _update(self, interaction: Interaction, **changes: Any) -> ServerRules:
+        assert interaction.guild_id is not None
+        return await self.bot.server_settings.update(
+            interaction.guild_id, actor_id=interaction.user.id, **changes
+        )
+
+    async def _change(
+        self,
+        interaction: Interaction,
+        change: Callable[[], Awaitable[ServerRules]] | None,
+        summary: str | None,
+    ) -> None:
+        """Check Manage Server, apply the change, show the settings and log it to the audit channel."""
+        require_manage_guild(interaction)
+        await interaction.response.defer(ephemeral=True)
+        assert interaction.guild_id is not None
+        try:
+            rules = await change() if change else await self.bot.server_settings.rules(interaction.guild_id)
+        except SettingsError as exc:
+            await reply(interaction, f"{exc} Nothing was changed.")
+            return
+        embed = settings_embed(rules, default_starting_balance=self.bot.settings.starting_balance)
+        await interaction.followup.send(f"Done: {summary}." if summary else "", embed=embed, ephemeral=True)
+        if summary:
+            await post_audit(self.bot, rules, f"{interaction.user.mention} {summary}.")
+
+
+async def setup(bot: VideoBot) -> None:
+    """Extension entry point."""
+    await bot.add_cog(ServerCog(bot))
