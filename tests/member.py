@@ -41,14 +41,14 @@ class Members:
         self.discord = discord
 
     async def run(
-        self, command: str, *, user: int = MEMBER, channel: int = CHANNEL, **options: object
+        self, command: str, *, user: int = MEMBER, where: int = CHANNEL, **options: object
     ) -> str:
-        """Run a slash command and return the text of the (private) answer the member reads."""
+        """Run a slash command in channel ``where`` and return the (private) answer the member reads."""
         files = {k: v for k, v in options.items() if isinstance(v, FakeFile)}
         plain = {k: v for k, v in options.items() if not isinstance(v, FakeFile)}
         inter = await self.discord.invoke_slash(
             guild_id=GUILD,
-            channel_id=channel,
+            channel_id=where,
             user_id=user,
             command=command,
             options=plain,

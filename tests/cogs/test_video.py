@@ -144,7 +144,7 @@ async def test_in_a_thread_the_job_stays_in_that_thread(flow: Flow) -> None:
     thread = 800_000_000_000_000_077
     flow.discord.add_thread(CHANNEL, thread, "my thread")
     await asyncio.sleep(0.2)
-    job = job_number(await flow.run("video text", prompt="a lamp", duration=4, channel=thread))
+    job = job_number(await flow.run("video text", prompt="a lamp", duration=4, where=thread))
     video = await flow.video(job)
     assert video.channel_id == thread
     assert thread not in [t.parent_id for t in flow.discord.threads.values()]
