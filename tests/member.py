@@ -40,9 +40,7 @@ class Members:
     def __init__(self, discord: FakeDiscord) -> None:
         self.discord = discord
 
-    async def run(
-        self, command: str, *, user: int = MEMBER, where: int = CHANNEL, **options: object
-    ) -> str:
+    async def run(self, command: str, *, user: int = MEMBER, where: int = CHANNEL, **options: object) -> str:
         """Run a slash command in channel ``where`` and return the (private) answer the member reads."""
         files = {k: v for k, v in options.items() if isinstance(v, FakeFile)}
         plain = {k: v for k, v in options.items() if not isinstance(v, FakeFile)}
