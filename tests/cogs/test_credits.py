@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.cogs.conftest import START, Flow
@@ -28,7 +30,7 @@ MODERATOR_COMMANDS = [
 
 @pytest.mark.parametrize(("command", "options"), MODERATOR_COMMANDS)
 async def test_members_are_refused_every_moderator_command_and_nothing_changes(
-    flow: Flow, command: str, options: dict[str, object]
+    flow: Flow, command: str, options: dict[str, Any]
 ) -> None:
     answer = await flow.run(command, user=OTHER_MEMBER, **options)
     assert ("Only" in answer and "moderator" in answer.lower()) or "Manage Server" in answer

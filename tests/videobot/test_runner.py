@@ -369,9 +369,8 @@ async def test_upload_refused_by_discord_falls_back_to_a_link(harness: Harness) 
 
 
 async def test_never_more_jobs_at_the_provider_than_the_limit(harness: Harness) -> None:
-    harness.fake.render_seconds = 0.4
+    harness.fake.render_seconds = 1.0  # long enough for all eight to be queued while three render
     await harness.runner(max_at_provider=3).start()
-    jobs = [await harness.queue(user_id=100 + i) for i in range(8)]
     peak = 0
 
     async def watch() -> None:
@@ -382,6 +381,7 @@ async def test_never_more_jobs_at_the_provider_than_the_limit(harness: Harness) 
 
     watcher = asyncio.create_task(watch())
     try:
+        jobs = [await harness.queue(user_id=100 + i) for i in range(8)]
         for job in jobs:
             await harness.wait_for(job.id, JobState.DELIVERED, timeout=30)
     finally:
