@@ -8,7 +8,6 @@ import re
 import socket
 from datetime import UTC, datetime, timedelta
 
-import aiohttp
 import pytest
 
 from tests.fakes.modelslab_server import FakeModelsLab
@@ -31,24 +30,6 @@ from videobot.modelslab import (
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 VEO = {"model_id": "veo-3.1-fast", "prompt": "a red fox in snow", "aspect_ratio": "16:9", "duration": 8}
-
-
-@pytest.fixture
-async def fake():
-    # Jobs take a minute unless a test finishes them, so "still processing" never races the clock.
-    async with FakeModelsLab(render_seconds=60.5, retry_after=12) as fake:
-        yield fake
-
-
-@pytest.fixture
-async def session():
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
-def client(fake, session):
-    return ModelsLabClient(session, api_key=fake.api_key, base_url=fake.base_url, request_timeout=2.0)
 
 
 def wrong_key_client(fake, session):

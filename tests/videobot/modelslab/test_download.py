@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 
-import aiohttp
 import pytest
 
 from tests.fakes.modelslab_server import LARGE_VIDEO_SIZE, FakeModelsLab
@@ -21,23 +20,6 @@ from videobot.modelslab import (
 
 VEO = {"model_id": "veo-3.1-fast", "prompt": "a lighthouse at night"}
 MIB = 1024 * 1024
-
-
-@pytest.fixture
-async def fake():
-    async with FakeModelsLab(render_seconds=60) as fake:
-        yield fake
-
-
-@pytest.fixture
-async def session():
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
-def client(fake, session):
-    return ModelsLabClient(session, api_key=fake.api_key, base_url=fake.base_url, request_timeout=2.0)
 
 
 def pid(job: ProviderJob) -> str:
