@@ -17,7 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.tables import Account, LedgerEntry
+from storage.tables import OWN_WALLET, Account, LedgerEntry
 from storage.types import utcnow
 
 
@@ -31,6 +31,8 @@ class EntryKind(enum.StrEnum):
     REVOKE = "revoke"  # a moderator took credits
     SET = "set"  # a moderator set the balance
     ALLOWANCE = "allowance"  # the daily allowance
+    CAMPAIGN = "campaign"  # a campaign's credits, given on joining (campaign wallet)
+    EXPIRE = "expire"  # campaign credits left when the campaign ended (campaign wallet)
 
 
 class InsufficientCredits(Exception):
@@ -52,9 +54,15 @@ class Movement:
 
 
 async def ensure_account(
-    session: AsyncSession, *, guild_id: int, user_id: int, starting_balance: int, at: datetime | None = None
+    session: AsyncSession,
+    *,
+    guild_id: int,
+    user_id: int,
+    starting_balance: int,
+    at: datetime | None = None,
+    wallet: int = OWN_WALLET,
 ) -> int:
-    """Return the member's account id, opening it with the starting balance on first use.
+    """Return the member's account id (own credits, or a campaign wallet), opening it on first use.
 
     Safe under concurrency: the insert is ``ON CONFLICT DO NOTHING``, and only the transaction that
     really inserted the row writes the starting-balance entry.
@@ -63,8 +71,8 @@ async def ensure_account(
     now = at or utcnow()
     stmt = (
         insert(Account)
-        .values(guild_id=guild_id, user_id=user_id, balance=0, created_at=now, updated_at=now)
-        .on_conflict_do_nothing(index_elements=["guild_id", "user_id"])
+        .values(guild_id=guild_id, user_id=user_id, wallet=wallet, balance=0, created_at=now, updated_at=now)
+        .on_conflict_do_nothing(index_elements=["guild_id", "user_id", "wallet"])
         .returning(col(Account.id))
     )
     new_id = (await session.exec(stmt)).scalar_one_or_none()
@@ -75,7 +83,9 @@ async def ensure_account(
             )
         return int(new_id)
     existing = await session.exec(
-        select(Account.id).where(Account.guild_id == guild_id, Account.user_id == user_id)
+        select(Account.id).where(
+            Account.guild_id == guild_id, Account.user_id == user_id, Account.wallet == wallet
+        )
     )
     account_id = existing.one()
     assert account_id is not None
@@ -127,9 +137,11 @@ async def move_credits(
 
 
 async def balance_of(session: AsyncSession, *, guild_id: int, user_id: int) -> int | None:
-    """The member's balance, or None when they have no account yet."""
+    """The member's own balance, or None when they have no account yet."""
     result = await session.exec(
-        select(Account.balance).where(Account.guild_id == guild_id, Account.user_id == user_id)
+        select(Account.balance).where(
+            Account.guild_id == guild_id, Account.user_id == user_id, Account.wallet == OWN_WALLET
+        )
     )
     return result.one_or_none()
 
@@ -142,12 +154,30 @@ async def ledger_sum(session: AsyncSession, *, account_id: int) -> int:
     return int(total.one())
 
 
-async def job_refunded(session: AsyncSession, *, job_id: int) -> bool:
-    """True when the job already has a refund entry."""
-    result = await session.exec(
-        select(LedgerEntry.id).where(LedgerEntry.job_id == job_id, LedgerEntry.kind == EntryKind.REFUND.value)
+async def refund_job(
+    session: AsyncSession, *, job_id: int, reason: str, at: datetime | None = None
+) -> list[int]:
+    """Give back every debit of a job to the account it came from; the ids of the accounts refunded.
+
+    A campaign entry can be paid partly from a campaign wallet and partly from own credits; each
+    part goes back where it came from. A second refund violates the ledger's unique constraint.
+    """
+    debits = await session.exec(
+        select(LedgerEntry).where(LedgerEntry.job_id == job_id, LedgerEntry.kind == EntryKind.DEBIT.value)
     )
-    return result.first() is not None
+    refunded = []
+    for debit in debits.all():
+        await move_credits(
+            session,
+            account_id=debit.account_id,
+            amount=-debit.amount,
+            kind=EntryKind.REFUND,
+            job_id=job_id,
+            reason=reason,
+            at=at,
+        )
+        refunded.append(debit.account_id)
+    return refunded
 
 
 async def account_state(session: AsyncSession, *, account_id: int) -> tuple[int, date | None]:
@@ -177,9 +207,13 @@ async def claim_allowance_day(
 async def history(
     session: AsyncSession, *, guild_id: int, user_id: int, offset: int, limit: int
 ) -> tuple[list[LedgerEntry], int]:
-    """A member's ledger entries, newest first, and how many there are in all."""
+    """A member's ledger entries (own credits), newest first, and how many there are in all."""
     account_id = (
-        await session.exec(select(Account.id).where(Account.guild_id == guild_id, Account.user_id == user_id))
+        await session.exec(
+            select(Account.id).where(
+                Account.guild_id == guild_id, Account.user_id == user_id, Account.wallet == OWN_WALLET
+            )
+        )
     ).one_or_none()
     if account_id is None:
         return [], 0

@@ -34,17 +34,24 @@ def _when(*, nullable: bool = False, index: bool = False) -> Any:
     return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=index)
 
 
+OWN_WALLET = 0
+
+
 class Account(SQLModel, table=True):
-    """One member's credits in one server. Only `videobot.credits.move_credits` changes `balance`."""
+    """A member's credits in one server: their own (``wallet`` 0) or a campaign's (``wallet`` = its id).
+
+    Only `storage.ledger.move_credits` changes ``balance``.
+    """
 
     __table_args__ = (
-        UniqueConstraint("guild_id", "user_id", name="uq_account_member"),
+        UniqueConstraint("guild_id", "user_id", "wallet", name="uq_account_member_wallet"),
         CheckConstraint("balance >= 0", name="ck_account_balance_not_negative"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     guild_id: int = _big()
     user_id: int = _big()
+    wallet: int = Field(default=OWN_WALLET, sa_column_kwargs={"server_default": "0"})
     balance: int = 0
     # The UTC day the daily allowance was last applied (None: never).
     allowance_date: date | None = Field(default=None, sa_type=Date, nullable=True)
@@ -82,8 +89,9 @@ class LedgerEntry(SQLModel, table=True):
 
     __tablename__ = "ledger_entry"
     __table_args__ = (
-        # A job is debited once and refunded once, whatever retries or restarts happen.
-        UniqueConstraint("job_id", "kind", name="uq_ledger_job_kind"),
+        # A job is debited once and refunded once per account, whatever retries or restarts happen
+        # (a campaign entry may be paid from the campaign wallet and the member's own credits).
+        UniqueConstraint("job_id", "kind", "account_id", name="uq_ledger_job_kind_account"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -126,6 +134,8 @@ class Job(SQLModel, table=True):
     failure_reason: str | None = Field(default=None, sa_type=Text, nullable=True)
     result_urls: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     reroll_of: int | None = Field(default=None, nullable=True)
+    campaign_id: int | None = Field(default=None, foreign_key="campaign.id", nullable=True, index=True)
+    gallery_message_id: int | None = Field(default=None, sa_type=BigInteger, nullable=True)
     submit_attempts: int = 0
     poll_count: int = 0
     not_before: datetime | None = _when(nullable=True)
@@ -157,3 +167,40 @@ class JobInput(SQLModel, table=True):
     data: bytes = Field(sa_type=LargeBinary)
     hosted_url: str | None = Field(default=None, sa_type=Text, nullable=True)
     hosted_until: datetime | None = _when(nullable=True)
+
+
+class Campaign(SQLModel, table=True):
+    """A time-boxed server event with its own credits, rules, gallery and votes."""
+
+    __table_args__ = (UniqueConstraint("guild_id", "name_key", name="uq_campaign_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    guild_id: int = _big(index=True)
+    name: str = Field(max_length=100)
+    name_key: str = Field(max_length=100)  # the name folded to lower case: names are unique per server
+    starts_at: datetime = Field(sa_type=UTCDateTime)
+    ends_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    credits_per_member: int
+    allowed_models: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    prompt_prefix: str | None = Field(default=None, sa_type=Text, nullable=True)
+    prompt_suffix: str | None = Field(default=None, sa_type=Text, nullable=True)
+    gallery_channel_id: int | None = Field(default=None, sa_type=BigInteger, nullable=True)
+    announce_channel_id: int = _big()
+    budget: int | None = Field(default=None, nullable=True)
+    max_entries_per_member: int | None = Field(default=None, nullable=True)
+    created_by: int = _big()
+    created_at: datetime = _when()
+    # Set once when the campaign is closed: wallets voided and the summary posted.
+    closed_at: datetime | None = _when(nullable=True)
+    summary_message_id: int | None = Field(default=None, sa_type=BigInteger, nullable=True)
+
+
+class Vote(SQLModel, table=True):
+    """One member's vote for one campaign entry."""
+
+    __table_args__ = (UniqueConstraint("job_id", "voter_id", name="uq_vote_once"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key="job.id", index=True)
+    voter_id: int = _big()
+    created_at: datetime = _when()

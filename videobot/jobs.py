@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import jobs as job_queries
 from storage.engine import SessionFactory
-from storage.ledger import EntryKind, InsufficientCredits, ensure_account, move_credits, spent_since
+from storage.ledger import EntryKind, InsufficientCredits, move_credits, refund_job, spent_since
 from storage.tables import Job, JobInput
 from storage.types import utcnow
 from videobot.catalog import Catalog, InvalidRequest, ValidatedVideo, VideoChoices, validate_choices
@@ -376,9 +376,6 @@ class Jobs:
 
 
 async def refund(session: AsyncSession, job: Job, *, reason: str) -> None:
-    """Give a job's cost back to its owner (once: the ledger refuses a second refund)."""
+    """Give a job's cost back to whoever paid it (once: the ledger refuses a second refund)."""
     assert job.id is not None
-    account_id = await ensure_account(session, guild_id=job.guild_id, user_id=job.user_id, starting_balance=0)
-    await move_credits(
-        session, account_id=account_id, amount=job.cost, kind=EntryKind.REFUND, job_id=job.id, reason=reason
-    )
+    await refund_job(session, job_id=job.id, reason=reason)
