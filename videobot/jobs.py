@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -14,8 +14,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage import jobs as job_queries
 from storage.engine import SessionFactory
 from storage.ledger import EntryKind, InsufficientCredits, move_credits, refund_job, spent_since
-from storage.tables import Job, JobInput
+from storage.tables import Campaign, Job, JobInput
 from storage.types import utcnow
+from videobot.campaigns import CampaignError, Campaigns, EntryPlan
 from videobot.catalog import Catalog, InvalidRequest, ValidatedVideo, VideoChoices, validate_choices
 from videobot.credits import Member, open_member
 from videobot.server_settings import ServerRules, ServerSettings
@@ -88,6 +89,7 @@ class JobRequest:
     inputs: tuple[InputFile, ...] = ()
     reroll_of: int | None = None
     role_ids: tuple[int, ...] = ()
+    campaign: str | None = None  # the campaign the member named for this entry
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,8 @@ class CreatedJob:
     job: Job
     balance_after: int
     queue_position: int
+    campaign: Campaign | None = None
+    from_campaign: int = 0  # credits taken from the campaign wallet (the rest from own credits)
 
 
 class JobError(Exception):
@@ -106,9 +110,14 @@ class JobError(Exception):
 class NotEnoughCredits(JobError):
     """The member cannot pay; nothing was charged."""
 
-    def __init__(self, balance: int, cost: int) -> None:
+    def __init__(self, balance: int, cost: int, campaign_credits: int = 0) -> None:
+        have = (
+            f"{balance}"
+            if not campaign_credits
+            else f"{campaign_credits} campaign credits and {balance} of your own"
+        )
         super().__init__(
-            f"This video costs {cost} credits and you have {balance}. Nothing was charged; "
+            f"This video costs {cost} credits and you have {have}. Nothing was charged; "
             "ask a moderator for credits or pick a shorter or cheaper option."
         )
         self.balance = balance
@@ -140,10 +149,12 @@ class Jobs:
         catalog: Catalog,
         settings: ServerSettings,
         *,
+        campaigns: Campaigns | None = None,
         global_daily_cap: int | None = None,
         on_queued: Callable[[], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        self._campaigns = campaigns
         self._sessions = sessions
         self._catalog = catalog
         self._settings = settings
@@ -187,8 +198,13 @@ class Jobs:
                     # Detach it, or the rollback that the exception causes would expire it.
                     session.expunge(existing)
                     raise DuplicateRequest(existing)
+                # Serialise this server's spending checks (caps, campaign budgets) with the debit.
+                await job_queries.lock_spending(session, guild_id=request.guild_id)
                 member = Member(request.guild_id, request.user_id, request.role_ids)
                 account_id = await open_member(session, member, rules, now)
+                plan = await self._plan_entry(session, request, now)
+                if plan is not None:
+                    video = plan.video
                 await self._check_limits(session, request, rules, now)
                 job = Job(
                     interaction_id=request.interaction_id,
@@ -203,6 +219,7 @@ class Jobs:
                     upload_limit=request.upload_limit,
                     state=JobState.QUEUED.value,
                     reroll_of=request.reroll_of,
+                    campaign_id=plan.campaign.id if plan else None,
                     not_before=now + PRESENTATION_GRACE,
                     created_at=now,
                     updated_at=now,
@@ -210,10 +227,22 @@ class Jobs:
                 session.add(job)
                 await session.flush()
                 assert job.id is not None
+                from_campaign = plan.from_wallet if plan else 0
+                if plan is not None and from_campaign:
+                    await move_credits(
+                        session,
+                        account_id=plan.wallet_account_id,
+                        amount=-from_campaign,
+                        kind=EntryKind.DEBIT,
+                        job_id=job.id,
+                        at=now,
+                    )
+                # The campaign wallet pays first; own credits pay the rest (a zero debit still
+                # records the job on the member's own ledger).
                 movement = await move_credits(
                     session,
                     account_id=account_id,
-                    amount=-video.cost,
+                    amount=-(video.cost - from_campaign),
                     kind=EntryKind.DEBIT,
                     job_id=job.id,
                     at=now,
@@ -230,7 +259,11 @@ class Jobs:
                     )
                 position = await job_queries.queue_position(session, job_id=job.id)
         except InsufficientCredits as exc:
-            raise NotEnoughCredits(balance=exc.balance, cost=video.cost) from None
+            raise NotEnoughCredits(
+                balance=exc.balance, cost=video.cost, campaign_credits=video.cost - exc.needed
+            ) from None
+        except CampaignError as exc:
+            raise JobError(str(exc)) from None
         except IntegrityError:
             # Two deliveries of one interaction raced past the lookup; the unique interaction id let
             # exactly one of them in.
@@ -249,7 +282,29 @@ class Jobs:
             job.model_id,
             job.cost,
         )
-        return CreatedJob(job=job, balance_after=movement.balance_after, queue_position=position)
+        return CreatedJob(
+            job=job,
+            balance_after=movement.balance_after,
+            queue_position=position,
+            campaign=plan.campaign if plan else None,
+            from_campaign=from_campaign,
+        )
+
+    async def _plan_entry(
+        self, session: AsyncSession, request: JobRequest, now: datetime
+    ) -> EntryPlan | None:
+        if self._campaigns is None:
+            if request.campaign:
+                raise JobError("Campaigns are not available.")
+            return None
+        return await self._campaigns.plan_entry(
+            session,
+            guild_id=request.guild_id,
+            user_id=request.user_id,
+            video=request.video,
+            requested=request.campaign,
+            now=now,
+        )
 
     async def _check_limits(
         self, session: AsyncSession, request: JobRequest, rules: ServerRules, now: datetime
@@ -299,10 +354,15 @@ class Jobs:
             if job is None:
                 raise JobError("That job no longer exists.")
             inputs = await job_queries.get_inputs(session, job_id=job_id)
-        # Re-validated against today's catalog and prices, so a re-roll pays today's price.
+            campaign = await session.get(Campaign, job.campaign_id) if job.campaign_id else None
+        # Re-validated against today's catalog and prices, so a re-roll pays today's price; an
+        # entry's theme comes off here and is put back if the re-roll is an entry too.
         rules = await self._settings.rules(job.guild_id)
         try:
-            video = self.price(rules, ValidatedVideo.from_record(self._catalog, job.settings).to_choices())
+            choices = ValidatedVideo.from_record(self._catalog, job.settings).to_choices()
+            if campaign is not None:
+                choices = replace(choices, prompt=Campaigns.untheme(campaign, choices.prompt))
+            video = self.price(rules, choices)
         except (InvalidRequest, ValueError) as exc:
             raise JobError(f"This video can't be re-rolled: {exc}") from None
         return JobRequest(
