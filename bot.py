@@ -27,6 +27,7 @@ from cogs.presenter import DiscordPresenter
 from cogs.tree import VideoBotTree
 from storage.engine import SessionFactory, create_engine, create_session_factory
 from storage.migrate import upgrade_database
+from videobot.campaigns import Campaigns
 from videobot.catalog import Catalog, load_catalog
 from videobot.config import ConfigError, Settings
 from videobot.credits import Credits
@@ -38,7 +39,7 @@ from videobot.usage import UsageReports
 
 log = logging.getLogger("videobot")
 
-EXTENSIONS = ("cogs.video", "cogs.credits", "cogs.server")
+EXTENSIONS = ("cogs.video", "cogs.credits", "cogs.server", "cogs.campaign")
 
 
 class VideoBot(commands.AutoShardedBot):
@@ -85,10 +86,13 @@ class VideoBot(commands.AutoShardedBot):
         self.server_settings = ServerSettings(
             sessions, catalog, default_starting_balance=settings.starting_balance
         )
+        self.campaigns = Campaigns(sessions, catalog)
+        self._campaign_watch: asyncio.Task[None] | None = None
         self.jobs = Jobs(
             sessions,
             catalog,
             self.server_settings,
+            campaigns=self.campaigns,
             global_daily_cap=settings.daily_credit_cap,
             on_queued=self.runner.wake,
         )
@@ -100,8 +104,16 @@ class VideoBot(commands.AutoShardedBot):
             await self.load_extension(extension)
         await self._sync_commands()
         await self.runner.start()
+        self._campaign_watch = asyncio.create_task(
+            self.campaigns.watch(self.presenter, interval=self.settings.campaign_check_seconds),
+            name="campaigns",
+        )
 
     async def close(self) -> None:
+        if self._campaign_watch is not None:
+            self._campaign_watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._campaign_watch
         await self.runner.stop()
         await super().close()
 

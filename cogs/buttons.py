@@ -21,6 +21,13 @@ def result_view(job_id: int | None) -> discord.ui.View:
     return view
 
 
+def vote_view(job_id: int, *, votes: int) -> discord.ui.View:
+    """The vote button under a gallery entry, showing the current count."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(VoteButton(job_id, votes=votes))
+    return view
+
+
 def _video_cog(interaction: discord.Interaction[Any]) -> VideoCog:
     cog = interaction.client.get_cog("video")
     assert cog is not None, "the video cog handles result buttons"
@@ -73,3 +80,29 @@ class DeleteButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"vi
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         await _video_cog(interaction).delete_result(interaction, self.job_id)
+
+
+class VoteButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"campaign:vote:(?P<job_id>\d+)"):
+    """Vote for a campaign entry (a second press takes the vote back)."""
+
+    def __init__(self, job_id: int, *, votes: int = 0) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=f"Vote · {votes}",
+                emoji="⭐",
+                style=discord.ButtonStyle.success,
+                custom_id=f"campaign:vote:{job_id}",
+            )
+        )
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> VoteButton:
+        return cls(int(match["job_id"]))
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        cog = interaction.client.get_cog("campaign")
+        assert cog is not None, "the campaign cog handles votes"
+        await cog.vote(interaction, self.job_id)

@@ -7,6 +7,7 @@ from datetime import datetime
 import discord
 
 from storage.tables import Job
+from videobot.campaigns import CampaignOverview, CampaignReport, CampaignStatus
 from videobot.catalog import Catalog, InvalidRequest, PriceLine, ValidatedVideo
 from videobot.credits import HistoryPage
 from videobot.jobs import JobState
@@ -37,7 +38,7 @@ def status_embed(job: Job, catalog: Catalog, *, queue_position: int | None = Non
     state = JobState(job.state)
     embed = discord.Embed(
         title=f"Video #{job.id} · {state.label}",
-        description=_clip(job.prompt, 4000),
+        description=clip(job.prompt, 4000),
         colour=_COLOURS[state],
     )
     embed.add_field(name="Owner", value=f"<@{job.user_id}>")
@@ -49,7 +50,7 @@ def status_embed(job: Job, catalog: Catalog, *, queue_position: int | None = Non
     if state in (JobState.FAILED, JobState.TIMED_OUT, JobState.CANCELLED) and job.failure_reason:
         embed.add_field(
             name="What happened",
-            value=_clip(f"{job.failure_reason} {job.cost} credits refunded.", 1024),
+            value=clip(f"{job.failure_reason} {job.cost} credits refunded.", 1024),
             inline=False,
         )
     embed.set_footer(text=f"job {job.id}")
@@ -84,7 +85,7 @@ def _settings(job: Job, catalog: Catalog) -> list[tuple[str, str]]:
         return [("Model", job.model_id)]
 
 
-def _clip(text: str, limit: int = _EMBED_TEXT_LIMIT) -> str:
+def clip(text: str, limit: int = _EMBED_TEXT_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -113,7 +114,7 @@ def history_embed(page: HistoryPage, user_id: int) -> discord.Embed:
         if entry.actor_id is not None:
             parts.append(f"by <@{entry.actor_id}>")
         if entry.reason and entry.kind not in ("debit", "refund", "allowance"):
-            parts.append(f"“{_clip(entry.reason, 120)}”")
+            parts.append(f"“{clip(entry.reason, 120)}”")
         parts.append(timestamp(entry.created_at))
         lines.append(" · ".join(parts) + f" → {entry.balance_after}")
     embed.description = f"<@{user_id}>\n" + "\n".join(lines)
@@ -131,7 +132,7 @@ def prices_embed(lines: list[PriceLine]) -> discord.Embed:
         kind = "text" if model_lines[0].kind == "text" else "image"
         marker = " (this server's price)" if any(line.overridden for line in model_lines) else ""
         value = "\n".join(f"{line.settings}: **{line.credits}**" for line in model_lines)
-        embed.add_field(name=f"{model_id} · /video {kind}{marker}", value=_clip(value), inline=False)
+        embed.add_field(name=f"{model_id} · /video {kind}{marker}", value=clip(value), inline=False)
     return embed
 
 
@@ -147,7 +148,7 @@ def settings_embed(rules: ServerRules, *, default_starting_balance: int) -> disc
     bonuses = ", ".join(f"<@&{role}> +{amount}" for role, amount in sorted(rules.role_bonuses.items()))
     embed.add_field(name="Role bonuses", value=bonuses or "none")
     prices = ", ".join(f"{model}: {price}" for model, price in sorted(rules.price_overrides.items()))
-    embed.add_field(name="Price overrides", value=_clip(prices) if prices else "none (catalog prices)")
+    embed.add_field(name="Price overrides", value=clip(prices) if prices else "none (catalog prices)")
     embed.add_field(
         name="Moderator role", value=f"<@&{rules.moderator_role_id}>" if rules.moderator_role_id else "none"
     )
@@ -155,7 +156,7 @@ def settings_embed(rules: ServerRules, *, default_starting_balance: int) -> disc
         name="Audit channel", value=f"<#{rules.audit_channel_id}>" if rules.audit_channel_id else "none"
     )
     places = ", ".join(f"<#{c}>" for c in sorted(rules.allowed_channel_ids))
-    embed.add_field(name="Video channels", value=_clip(places) if places else "everywhere")
+    embed.add_field(name="Video channels", value=clip(places) if places else "everywhere")
     embed.add_field(name="Videos in progress per member", value=str(rules.max_jobs_per_member or "no limit"))
     embed.add_field(
         name="Daily credit cap",
@@ -174,7 +175,7 @@ def usage_embed(report: UsageReport, days: int) -> discord.Embed:
     per_day = "\n".join(
         f"`{d.day:%Y-%m-%d}` {d.jobs} videos · {d.credits} credits" for d in report.days[-14:]
     )
-    embed.add_field(name="Per day (UTC)", value=_clip(per_day), inline=False)
+    embed.add_field(name="Per day (UTC)", value=clip(per_day), inline=False)
     top = "\n".join(f"<@{m.user_id}>: {m.credits} credits, {m.jobs} videos" for m in report.top_members)
     embed.add_field(name="Top members", value=top or "nobody yet", inline=False)
     outcome_words = [
@@ -191,6 +192,72 @@ def usage_embed(report: UsageReport, days: int) -> discord.Embed:
         f"#{j.id} · <@{j.user_id}> · {j.model_id} · {JobState(j.state).label}" for j in report.running[:15]
     )
     embed.add_field(
-        name=f"Running now ({len(report.running)})", value=_clip(running) or "nothing", inline=False
+        name=f"Running now ({len(report.running)})", value=clip(running) or "nothing", inline=False
     )
+    return embed
+
+
+def campaign_report_embed(report: CampaignReport) -> discord.Embed:
+    """Participants, entries, credits spent and the top entries by votes."""
+    campaign = report.campaign
+    embed = discord.Embed(title=f"{campaign.name}: results", colour=discord.Colour.gold())
+    embed.description = f"{timestamp(campaign.starts_at, 'f')} to {timestamp(campaign.ends_at, 'f')}"
+    embed.add_field(name="Participants", value=str(report.participants))
+    embed.add_field(name="Entries", value=str(report.entries))
+    embed.add_field(name="Credits spent", value=str(report.credits_spent))
+    lines = []
+    for place, ranked in enumerate(report.top, start=1):
+        job = ranked.job
+        where = campaign.gallery_channel_id if job.gallery_message_id else (job.thread_id or job.channel_id)
+        message = job.gallery_message_id or job.result_message_id
+        link = f" · [watch](https://discord.com/channels/{job.guild_id}/{where}/{message})" if message else ""
+        votes = f"{ranked.votes} vote{'s' if ranked.votes != 1 else ''}"
+        lines.append(f"{place}. #{job.id} by <@{job.user_id}> · {votes}{link}")
+    embed.add_field(name="Top entries", value=clip("\n".join(lines)) if lines else "no entries", inline=False)
+    return embed
+
+
+def campaigns_embed(overviews: list[CampaignOverview]) -> discord.Embed:
+    """Running, upcoming and past campaigns with the member's campaign credits."""
+    embed = discord.Embed(title="Campaigns", colour=discord.Colour.gold())
+    if not overviews:
+        embed.description = "No campaigns here yet."
+        return embed
+    for view in overviews[:25]:
+        c = view.campaign
+        if view.status is CampaignStatus.RUNNING:
+            when = f"running, ends {timestamp(c.ends_at)}"
+        elif view.status is CampaignStatus.UPCOMING:
+            when = f"starts {timestamp(c.starts_at)}"
+        else:
+            when = f"ended {timestamp(c.ends_at)}"
+        mine = (
+            "not joined"
+            if view.wallet is None
+            else f"{view.wallet} campaign credits left, {view.entries} entries"
+        )
+        embed.add_field(name=c.name, value=f"{when} · {mine}", inline=False)
+    return embed
+
+
+def campaign_embed(view: CampaignOverview) -> discord.Embed:
+    """One campaign in full, as the member sees it."""
+    c = view.campaign
+    embed = discord.Embed(title=c.name, colour=discord.Colour.gold())
+    embed.add_field(name="Status", value=view.status.value)
+    embed.add_field(name="Starts", value=f"{timestamp(c.starts_at, 'F')} ({timestamp(c.starts_at)})")
+    embed.add_field(name="Ends", value=f"{timestamp(c.ends_at, 'F')} ({timestamp(c.ends_at)})")
+    embed.add_field(name="Credits per participant", value=str(c.credits_per_member))
+    embed.add_field(name="Models", value=", ".join(c.allowed_models) or "all")
+    theme = " … ".join(p for p in (c.prompt_prefix, c.prompt_suffix) if p)
+    embed.add_field(name="Theme", value=clip(theme) if theme else "none")
+    embed.add_field(name="Gallery", value=f"<#{c.gallery_channel_id}>" if c.gallery_channel_id else "none")
+    embed.add_field(name="Budget", value=str(c.budget) if c.budget else "none")
+    embed.add_field(name="Entries per member", value=str(c.max_entries_per_member or "no limit"))
+    mine = (
+        "not joined"
+        if view.wallet is None
+        else f"{view.wallet} campaign credits left, {view.entries} entries"
+    )
+    embed.add_field(name="You", value=mine, inline=False)
     return embed

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import discord
 
-from cogs.buttons import result_view
-from cogs.embeds import status_embed, timestamp
-from storage.tables import Job
+from cogs.buttons import result_view, vote_view
+from cogs.embeds import campaign_report_embed, clip, status_embed, timestamp
+from storage.tables import Campaign, Job
+from videobot.campaigns import CampaignReport
 from videobot.catalog import Catalog
 from videobot.delivery import DeliveryError, DeliveryImpossible, UploadTooLarge
 
@@ -60,6 +61,35 @@ class DiscordPresenter:
             f"<@{job.user_id}> video #{job.id} did not work out: {reason} Your {job.cost} credits are back."
         )
         await self._send(job, content, video=None, with_buttons=False, nonce=f"fail{job.id}")
+
+    async def post_gallery_entry(self, job: Job, campaign: Campaign, *, video: Path | None, url: str) -> int:
+        """Post an entry in the campaign's gallery, with its vote button."""
+        assert campaign.gallery_channel_id is not None and job.id is not None
+        content = f"**{campaign.name}** · entry #{job.id} by <@{job.user_id}>\n> {clip(job.prompt, 300)}"
+        if video is None:
+            content += f"\n{url}"
+        channel = self._client.get_partial_messageable(campaign.gallery_channel_id)
+        file = discord.File(video, filename=f"entry-{job.id}.mp4") if video else discord.utils.MISSING
+        message = await channel.send(
+            content,
+            file=file,
+            view=vote_view(job.id, votes=0),
+            nonce=f"gal{job.id}",
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        return message.id
+
+    async def announce_campaign_end(self, campaign: Campaign, report: CampaignReport) -> int:
+        """Post the summary where the campaign lives: its gallery, else where it was created."""
+        channel_id = campaign.gallery_channel_id or campaign.announce_channel_id
+        channel = self._client.get_partial_messageable(channel_id)
+        message = await channel.send(
+            f"**{campaign.name}** has ended. Thank you all!",
+            embed=campaign_report_embed(report),
+            nonce=f"sum{campaign.id}",
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        return message.id
 
     async def _post(self, job: Job, content: str, *, video: Path | None = None) -> int:
         # The nonce makes Discord return the first message if a crashed delivery is retried.

@@ -51,6 +51,7 @@ class VideoCog(commands.GroupCog, name="video", group_name="video", group_descri
         negative_prompt="What the video should avoid",
         enhance_prompt="Let the model polish your prompt first",
         audio="An MP3 or WAV track to follow (models that take audio)",
+        campaign="Enter this video in a campaign you joined",
     )
     async def text(
         self,
@@ -63,6 +64,7 @@ class VideoCog(commands.GroupCog, name="video", group_name="video", group_descri
         negative_prompt: app_commands.Range[str, 1, PROMPT_MAX] | None = None,
         enhance_prompt: bool | None = None,
         audio: discord.Attachment | None = None,
+        campaign: str | None = None,
     ) -> None:
         choices = VideoChoices(
             kind="text",
@@ -75,7 +77,7 @@ class VideoCog(commands.GroupCog, name="video", group_name="video", group_descri
             enhance_prompt=enhance_prompt,
             has_audio=audio is not None,
         )
-        await self._make(interaction, choices, image=None, audio=audio)
+        await self._make(interaction, choices, image=None, audio=audio, campaign=campaign)
 
     @app_commands.command(name="image", description="Bring an image to life")
     @app_commands.describe(
@@ -85,6 +87,7 @@ class VideoCog(commands.GroupCog, name="video", group_name="video", group_descri
         model="Which video model (default: wan2.6-i2v)",
         duration="Length in seconds (the model decides which lengths it offers)",
         resolution="Output resolution",
+        campaign="Enter this video in a campaign you joined",
     )
     async def image(
         self,
@@ -95,6 +98,7 @@ class VideoCog(commands.GroupCog, name="video", group_name="video", group_descri
         model: str | None = None,
         duration: int | None = None,
         resolution: str | None = None,
+        campaign: str | None = None,
     ) -> None:
         choices = VideoChoices(
             kind="image",
@@ -105,7 +109,7 @@ class VideoCog(commands.GroupCog, name="video", group_name="video", group_descri
             has_image=True,
             has_audio=audio is not None,
         )
-        await self._make(interaction, choices, image=image, audio=audio)
+        await self._make(interaction, choices, image=image, audio=audio, campaign=campaign)
 
     async def _make(
         self,
@@ -114,6 +118,7 @@ class VideoCog(commands.GroupCog, name="video", group_name="video", group_descri
         *,
         image: discord.Attachment | None,
         audio: discord.Attachment | None,
+        campaign: str | None,
     ) -> None:
         # Defer before anything else: validation and downloads can outlast Discord's 3 seconds.
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -136,6 +141,7 @@ class VideoCog(commands.GroupCog, name="video", group_name="video", group_descri
                 upload_limit=interaction.filesize_limit,
                 inputs=tuple(inputs),
                 role_ids=acting_member(interaction).role_ids,
+                campaign=campaign,
             )
             await self._launch(interaction, request)
         except CapReached as exc:
@@ -165,6 +171,12 @@ class VideoCog(commands.GroupCog, name="video", group_name="video", group_descri
         where = f" Follow it in <#{thread_id}>." if thread_id else ""
         line = f" It is #{created.queue_position} in line." if created.queue_position > 1 else ""
         charged = f"{job.cost} credits charged, {created.balance_after} left"
+        if created.campaign is not None:
+            own = job.cost - created.from_campaign
+            charged = (
+                f"entered in **{created.campaign.name}**: {created.from_campaign} campaign credits and "
+                f"{own} of yours charged, {created.balance_after} of yours left"
+            )
         await interaction.followup.send(f"Video #{job.id} accepted: {charged}.{line}{where}", ephemeral=True)
 
     async def _present(
@@ -237,6 +249,14 @@ class VideoCog(commands.GroupCog, name="video", group_name="video", group_descri
         return _filtered(
             self.catalog.duration_choices("image", _picked_model(interaction)), str(current or "")
         )
+
+    @text.autocomplete("campaign")
+    @image.autocomplete("campaign")
+    async def _campaigns(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
+        cog = self.bot.get_cog("campaign")
+        if cog is None or interaction.guild_id is None:
+            return []
+        return await cog.running_joined(interaction.guild_id, interaction.user.id, current)  # type: ignore[attr-defined, no-any-return]
 
     @text.autocomplete("aspect_ratio")
     async def _aspect_ratios(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
-from storage.tables import Job
+from storage.tables import Campaign, Job
 
 
 class DeliveryError(Exception):
@@ -42,3 +42,9 @@ class JobPresenter(Protocol):
 
     async def announce_failure(self, job: Job) -> None:
         """Tell the owner the job failed or timed out and that the credits are back (best effort)."""
+
+    async def post_gallery_entry(self, job: Job, campaign: Campaign, *, video: Path | None, url: str) -> int:
+        """Post a campaign entry in the campaign's gallery with a vote button; return the message id.
+
+        ``video`` is the file when it could be uploaded, else ``url`` is the link. Idempotent per job.
+        """

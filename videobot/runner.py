@@ -29,7 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from storage import jobs as job_queries
 from storage.engine import SessionFactory
-from storage.tables import Job, JobInput
+from storage.tables import Campaign, Job, JobInput
 from storage.types import utcnow
 from videobot.catalog import Catalog, InvalidRequest, ValidatedVideo
 from videobot.delivery import DeliveryError, DeliveryImpossible, JobPresenter, UploadTooLarge
@@ -444,7 +444,7 @@ class JobRunner:
         expires_at = (job.submitted_at or utcnow()) + self._settings.output_lifetime
         for attempt in range(self._settings.delivery_attempts):
             try:
-                message_id = await self._download_and_post(job, urls, expires_at)
+                message_id, gallery_message_id = await self._download_and_post(job, urls, expires_at)
             except OutputUnavailable as exc:
                 log.warning("job %s: output not downloadable: %s", job.id, exc)
                 await self._end_refunded(job, _S.FAILED, REASON_DOWNLOAD)
@@ -469,6 +469,7 @@ class JobRunner:
                 [_S.DELIVERING],
                 state=_S.DELIVERED.value,
                 result_message_id=message_id,
+                gallery_message_id=gallery_message_id,
                 finished_at=utcnow(),
                 lease_owner=None,
                 lease_expires_at=None,
@@ -478,20 +479,41 @@ class JobRunner:
             return
         await self._end_refunded(job, _S.FAILED, REASON_DOWNLOAD)
 
-    async def _download_and_post(self, job: Job, urls: list[str], expires_at: datetime) -> int:
+    async def _download_and_post(
+        self, job: Job, urls: list[str], expires_at: datetime
+    ) -> tuple[int, int | None]:
+        """Post the result; the ids of the result message and, for a campaign entry, its gallery post."""
         result = await download_video(
             self._http, urls, self._settings.download_dir, max_bytes=job.upload_limit
         )
         if not isinstance(result, DownloadedVideo):
             log.info("job %s: video larger than the upload limit; posting a link", job.id)
-            return await self._presenter.deliver_link(job, result.url, expires_at)
+            message_id = await self._presenter.deliver_link(job, result.url, expires_at)
+            return message_id, await self._post_entry(job, video=None, url=result.url)
         try:
-            return await self._presenter.deliver_file(job, result.path)
-        except UploadTooLarge:
-            log.info("job %s: upload refused as too large; posting a link", job.id)
-            return await self._presenter.deliver_link(job, result.url, expires_at)
+            try:
+                message_id = await self._presenter.deliver_file(job, result.path)
+                return message_id, await self._post_entry(job, video=result.path, url=result.url)
+            except UploadTooLarge:
+                log.info("job %s: upload refused as too large; posting a link", job.id)
+                message_id = await self._presenter.deliver_link(job, result.url, expires_at)
+                return message_id, await self._post_entry(job, video=None, url=result.url)
         finally:
             result.path.unlink(missing_ok=True)
+
+    async def _post_entry(self, job: Job, *, video: Path | None, url: str) -> int | None:
+        """Post a campaign entry in the campaign's gallery (best effort: the owner already has it)."""
+        if job.campaign_id is None:
+            return None
+        async with self._sessions() as session:
+            campaign = await session.get(Campaign, job.campaign_id)
+        if campaign is None or campaign.gallery_channel_id is None:
+            return None
+        try:
+            return await self._presenter.post_gallery_entry(job, campaign, video=video, url=url)
+        except Exception:
+            log.warning("job %s: could not post the entry to the gallery", job.id, exc_info=True)
+            return None
 
     # -- state changes --------------------------------------------------------------------------
 

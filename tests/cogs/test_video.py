@@ -168,7 +168,7 @@ async def test_moderator_can_see_another_members_balance_and_members_cannot(flow
 
 async def test_commands_are_registered_with_the_documented_names(flow: Flow) -> None:
     commands = {c["name"]: c for c in flow.discord.registered_commands[GUILD]}
-    assert set(commands) == {"video", "credits", "videobot"}
+    assert set(commands) == {"video", "credits", "videobot", "campaign"}
 
     def children(command: dict[str, object]) -> set[str]:
         return {o["name"] for o in command.get("options", [])}  # type: ignore[attr-defined]
@@ -176,6 +176,7 @@ async def test_commands_are_registered_with_the_documented_names(flow: Flow) -> 
     assert children(commands["video"]) == {"text", "image", "jobs", "cancel"}
     assert children(commands["credits"]) == {"balance", "history", "prices", "grant", "revoke", "set"}
     assert children(commands["videobot"]) == {"settings", "usage"}
+    assert children(commands["campaign"]) == {"create", "join", "info", "list", "end", "report"}
     # Settings are hidden from members by default (and checked in the bot regardless).
     assert commands["videobot"]["default_member_permissions"] == str(1 << 5)
     assert MEMBER_PERMISSIONS & (1 << 5) == 0

@@ -18,9 +18,10 @@ from sqlmodel import select
 
 from storage.engine import SessionFactory
 from storage.ledger import balance_of
-from storage.tables import Job, LedgerEntry
+from storage.tables import Campaign, Job, LedgerEntry
 from storage.types import utcnow
 from tests.fakes.modelslab_server import FakeModelsLab
+from videobot.campaigns import Campaigns, CampaignSpec
 from videobot.catalog import Catalog, VideoChoices, load_catalog, validate_choices
 from videobot.delivery import UploadTooLarge
 from videobot.jobs import InputFile, JobRequest, Jobs, JobState
@@ -44,6 +45,7 @@ class RecordingPresenter:
         self.files: list[tuple[int, bytes]] = []
         self.links: list[tuple[int, str, datetime]] = []
         self.failures: list[tuple[int, str]] = []
+        self.gallery: list[tuple[int, int, bool]] = []
         self.refuse_upload = False
 
     async def show_state(self, job: Job) -> None:
@@ -65,6 +67,11 @@ class RecordingPresenter:
     async def announce_failure(self, job: Job) -> None:
         assert job.id is not None and job.failure_reason is not None
         self.failures.append((job.id, job.failure_reason))
+
+    async def post_gallery_entry(self, job: Job, campaign: Campaign, *, video: Path | None, url: str) -> int:
+        assert job.id is not None and campaign.id is not None
+        self.gallery.append((job.id, campaign.id, video is not None and is_mp4(video.read_bytes()[:16])))
+        return 7000 + job.id
 
 
 class Harness:
@@ -457,3 +464,28 @@ async def _crash(runner: JobRunner) -> None:
         task.cancel()
     await asyncio.gather(*loops, return_exceptions=True)
     runner._loops.clear()
+
+
+async def test_a_campaign_entry_is_also_posted_to_the_gallery(harness: Harness) -> None:
+    campaigns = Campaigns(harness.sessions, harness.catalog)
+    harness.jobs = Jobs(
+        harness.sessions,
+        harness.catalog,
+        ServerSettings(harness.sessions, harness.catalog, default_starting_balance=START),
+        campaigns=campaigns,
+    )
+    campaign = await campaigns.create(
+        1,
+        actor_id=1,
+        announce_channel_id=2,
+        spec=CampaignSpec(name="Fest", ends="1d", credits_per_member=100, gallery_channel_id=77),
+    )
+    await campaigns.join(1, 7, None)
+    await harness.runner().start()
+    entry = await harness.queue()
+    done = await harness.wait_for(entry.id, JobState.DELIVERED)
+    assert harness.presenter.gallery == [(done.id, campaign.id, True)]
+    assert done.gallery_message_id == 7000 + done.id  # type: ignore[operator]
+    plain = await harness.queue(user_id=8)  # not a participant: no gallery post
+    await harness.wait_for(plain.id, JobState.DELIVERED)
+    assert len(harness.presenter.gallery) == 1

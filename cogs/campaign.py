@@ -1,0 +1,206 @@
+"""``/campaign``: server events with their own credits, gallery, votes and report."""
+
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from cogs.buttons import VoteButton, vote_view
+from cogs.embeds import campaign_embed, campaign_report_embed, campaigns_embed, timestamp
+from cogs.moderation import post_audit, require_moderator
+from cogs.tree import reply
+from videobot.campaigns import CampaignError, CampaignSpec, CampaignStatus
+from videobot.server_settings import MAX_CREDITS
+
+if TYPE_CHECKING:
+    from bot import VideoBot
+
+Interaction = discord.Interaction[Any]
+
+
+@app_commands.guild_only()
+class CampaignCog(
+    commands.GroupCog, name="campaign", group_name="campaign", group_description="Server events"
+):
+    """Discord glue for campaigns."""
+
+    def __init__(self, bot: VideoBot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    @app_commands.command(name="create", description="Start an event with its own credits (moderators)")
+    @app_commands.describe(
+        name="What it is called",
+        end="When it ends: 2h, 7d, 1d12h, or a UTC time like 2026-10-31 18:00",
+        credits="Credits each participant gets on joining",
+        start="When it starts (default: now); same forms as end",
+        models="Allowed models, comma-separated (default: all)",
+        prefix="Added before every entry's prompt",
+        suffix="Added after every entry's prompt",
+        gallery="Where finished entries are posted for votes",
+        budget="Total credits all entries together may spend",
+        entries="Entries each member may make",
+    )
+    async def create(
+        self,
+        interaction: Interaction,
+        name: app_commands.Range[str, 1, 100],
+        end: str,
+        credits: app_commands.Range[int, 0, MAX_CREDITS],
+        start: str | None = None,
+        models: str | None = None,
+        prefix: app_commands.Range[str, 1, 300] | None = None,
+        suffix: app_commands.Range[str, 1, 300] | None = None,
+        gallery: discord.TextChannel | None = None,
+        budget: app_commands.Range[int, 1, MAX_CREDITS] | None = None,
+        entries: app_commands.Range[int, 1, 1000] | None = None,
+    ) -> None:
+        rules = await require_moderator(self.bot, interaction)
+        await interaction.response.defer(ephemeral=True)
+        assert interaction.guild_id is not None and interaction.channel_id is not None
+        spec = CampaignSpec(
+            name=name,
+            ends=end,
+            credits_per_member=credits,
+            starts=start,
+            allowed_models=models,
+            prompt_prefix=prefix,
+            prompt_suffix=suffix,
+            gallery_channel_id=gallery.id if gallery else None,
+            budget=budget,
+            max_entries_per_member=entries,
+        )
+        try:
+            campaign = await self.bot.campaigns.create(
+                interaction.guild_id,
+                actor_id=interaction.user.id,
+                announce_channel_id=interaction.channel_id,
+                spec=spec,
+            )
+        except CampaignError as exc:
+            await reply(interaction, f"{exc} Nothing was created.")
+            return
+        window = f"from {timestamp(campaign.starts_at, 'F')} to {timestamp(campaign.ends_at, 'F')}"
+        await interaction.followup.send(
+            f"Campaign **{campaign.name}** created, {window} ({timestamp(campaign.ends_at)}).", ephemeral=True
+        )
+        await post_audit(
+            self.bot, rules, f"{interaction.user.mention} created the campaign {campaign.name} {window}."
+        )
+
+    @app_commands.command(name="join", description="Join an event and get its credits")
+    async def join(self, interaction: Interaction, name: str | None = None) -> None:
+        await interaction.response.defer(ephemeral=True)
+        assert interaction.guild_id is not None
+        try:
+            joined = await self.bot.campaigns.join(interaction.guild_id, interaction.user.id, name)
+        except CampaignError as exc:
+            await reply(interaction, str(exc))
+            return
+        c = joined.campaign
+        if joined.already_joined:
+            text = f"You already joined **{c.name}**; its credits are given once."
+        else:
+            text = (
+                f"You joined **{c.name}** and got {joined.credits} campaign credits. They are spent "
+                f"before your own on entries and expire {timestamp(c.ends_at)}."
+            )
+        await interaction.followup.send(text, ephemeral=True)
+
+    @app_commands.command(name="info", description="One event in full, with your campaign credits")
+    async def info(self, interaction: Interaction, name: str | None = None) -> None:
+        await interaction.response.defer(ephemeral=True)
+        assert interaction.guild_id is not None
+        try:
+            campaign = await self.bot.campaigns.find(interaction.guild_id, name)
+        except CampaignError as exc:
+            await reply(interaction, str(exc))
+            return
+        views = await self.bot.campaigns.overview(interaction.guild_id, interaction.user.id)
+        view = next(v for v in views if v.campaign.id == campaign.id)
+        await interaction.followup.send(embed=campaign_embed(view), ephemeral=True)
+
+    @app_commands.command(name="list", description="Running, upcoming and past events")
+    async def list_campaigns(self, interaction: Interaction) -> None:
+        await interaction.response.defer(ephemeral=True)
+        assert interaction.guild_id is not None
+        views = await self.bot.campaigns.overview(interaction.guild_id, interaction.user.id)
+        await interaction.followup.send(embed=campaigns_embed(views), ephemeral=True)
+
+    @app_commands.command(name="end", description="End an event now (moderators)")
+    async def end(self, interaction: Interaction, name: str) -> None:
+        rules = await require_moderator(self.bot, interaction)
+        await interaction.response.defer(ephemeral=True)
+        assert interaction.guild_id is not None
+        try:
+            campaign = await self.bot.campaigns.end_now(
+                interaction.guild_id, name, actor_id=interaction.user.id
+            )
+        except CampaignError as exc:
+            await reply(interaction, str(exc))
+            return
+        await interaction.followup.send(f"**{campaign.name}** ends now; the summary follows.", ephemeral=True)
+        await post_audit(self.bot, rules, f"{interaction.user.mention} ended the campaign {campaign.name}.")
+
+    @app_commands.command(name="report", description="Results so far, with a CSV of every entry (moderators)")
+    async def report(self, interaction: Interaction, name: str | None = None) -> None:
+        await require_moderator(self.bot, interaction)
+        await interaction.response.defer(ephemeral=True)
+        assert interaction.guild_id is not None
+        try:
+            campaign = await self.bot.campaigns.find(interaction.guild_id, name)
+        except CampaignError as exc:
+            await reply(interaction, str(exc))
+            return
+        report = await self.bot.campaigns.report(campaign)
+        table = await self.bot.campaigns.entries_csv(campaign)
+        file = discord.File(io.BytesIO(table.encode()), filename=f"campaign-{campaign.id}-entries.csv")
+        await interaction.followup.send(embed=campaign_report_embed(report), file=file, ephemeral=True)
+
+    @join.autocomplete("name")
+    @info.autocomplete("name")
+    @end.autocomplete("name")
+    @report.autocomplete("name")
+    async def _names(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
+        if interaction.guild_id is None:
+            return []
+        views = await self.bot.campaigns.overview(interaction.guild_id, interaction.user.id)
+        return [
+            app_commands.Choice(name=f"{v.campaign.name} ({v.status.value})"[:100], value=v.campaign.name)
+            for v in views
+            if current.lower() in v.campaign.name.lower()
+        ][:25]
+
+    async def vote(self, interaction: Interaction, job_id: int) -> None:
+        """The vote button under a gallery entry."""
+        try:
+            result = await self.bot.campaigns.vote(job_id, interaction.user.id)
+        except CampaignError as exc:
+            await reply(interaction, str(exc))
+            return
+        await interaction.response.edit_message(view=vote_view(job_id, votes=result.votes))
+        said = "Your vote counts." if result.counted else "Your vote was taken back."
+        await interaction.followup.send(said, ephemeral=True)
+
+    async def running_joined(
+        self, guild_id: int, user_id: int, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """Campaigns a member can enter now, for the ``campaign`` option of ``/video``."""
+        views = await self.bot.campaigns.overview(guild_id, user_id)
+        return [
+            app_commands.Choice(name=v.campaign.name[:100], value=v.campaign.name)
+            for v in views
+            if v.status is CampaignStatus.RUNNING
+            and v.wallet is not None
+            and current.lower() in v.campaign.name.lower()
+        ][:25]
+
+
+async def setup(bot: VideoBot) -> None:
+    """Extension entry point."""
+    bot.add_dynamic_items(VoteButton)
+    await bot.add_cog(CampaignCog(bot))
