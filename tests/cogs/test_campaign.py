@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.cogs.conftest import Flow
-from tests.member import CHANNEL, MEMBER, MODERATOR
+from tests.member import CHANNEL, GUILD, MEMBER, MODERATOR
 
 
 @pytest.mark.parametrize(
@@ -17,21 +19,16 @@ from tests.member import CHANNEL, MEMBER, MODERATOR
     ],
 )
 async def test_members_cannot_run_moderator_campaign_commands(
-    flow: Flow, command: str, options: dict[str, object]
+    flow: Flow, command: str, options: dict[str, Any]
 ) -> None:
     await flow.run("campaign create", user=MODERATOR, name="Fest", end="1d", credits=5)
     answer = await flow.run(command, user=MEMBER, **options)
     assert "Only moderators" in answer
-    [view] = await flow.bot.campaigns.overview(
-        flow.discord.guilds and next(iter(flow.discord.guilds)), MEMBER
-    )
+    [view] = await flow.bot.campaigns.overview(GUILD, MEMBER)
     assert view.status.value == "running"
 
 
 async def test_ending_early_posts_the_summary_where_it_was_created(flow: Flow) -> None:
-    flow.bot.settings = replace(
-        flow.bot.settings
-    )  # settings untouched: the watcher is woken by /campaign end
     created = await flow.run("campaign create", user=MODERATOR, name="Fest", end="2d", credits=5, start="now")
     assert "Campaign **Fest** created" in created
     assert "got 5 campaign credits" in await flow.run("campaign join", name="Fest")
