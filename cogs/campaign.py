@@ -13,6 +13,7 @@ from cogs.buttons import VoteButton, vote_view
 from cogs.embeds import campaign_embed, campaign_report_embed, campaigns_embed, timestamp
 from cogs.moderation import post_audit, require_moderator
 from cogs.tree import reply
+from storage.tables import Campaign
 from videobot.campaigns import CampaignError, CampaignSpec, CampaignStatus
 from videobot.server_settings import MAX_CREDITS
 
@@ -115,10 +116,8 @@ class CampaignCog(
     async def info(self, interaction: Interaction, name: str | None = None) -> None:
         await interaction.response.defer(ephemeral=True)
         assert interaction.guild_id is not None
-        try:
-            campaign = await self.bot.campaigns.find(interaction.guild_id, name)
-        except CampaignError as exc:
-            await reply(interaction, str(exc))
+        campaign = await self._find(interaction, name)
+        if campaign is None:
             return
         views = await self.bot.campaigns.overview(interaction.guild_id, interaction.user.id)
         view = next(v for v in views if v.campaign.id == campaign.id)
@@ -150,11 +149,8 @@ class CampaignCog(
     async def report(self, interaction: Interaction, name: str | None = None) -> None:
         await require_moderator(self.bot, interaction)
         await interaction.response.defer(ephemeral=True)
-        assert interaction.guild_id is not None
-        try:
-            campaign = await self.bot.campaigns.find(interaction.guild_id, name)
-        except CampaignError as exc:
-            await reply(interaction, str(exc))
+        campaign = await self._find(interaction, name)
+        if campaign is None:
             return
         report = await self.bot.campaigns.report(campaign)
         table = await self.bot.campaigns.entries_csv(campaign)
@@ -174,6 +170,15 @@ class CampaignCog(
             for v in views
             if current.lower() in v.campaign.name.lower()
         ][:25]
+
+    async def _find(self, interaction: Interaction, name: str | None) -> Campaign | None:
+        """The campaign asked about, or None after telling the member why there is none."""
+        assert interaction.guild_id is not None
+        try:
+            return await self.bot.campaigns.find(interaction.guild_id, name)
+        except CampaignError as exc:
+            await reply(interaction, str(exc))
+            return None
 
     async def vote(self, interaction: Interaction, job_id: int) -> None:
         """The vote button under a gallery entry."""
