@@ -15,7 +15,7 @@ from cogs.moderation import acting_member
 from cogs.tree import reply
 from storage.tables import Job
 from videobot.catalog import InvalidRequest, VideoChoices
-from videobot.jobs import CapReached, InputFile, JobError, JobRequest, JobState
+from videobot.jobs import CapReached, ChannelNotAllowed, InputFile, JobError, JobRequest, JobState
 from videobot.media import AUDIO_RULE, IMAGE_RULE, MediaRule, RejectedFile, check_declared_size, check_file
 
 if TYPE_CHECKING:
@@ -146,6 +146,8 @@ class VideoCog(commands.GroupCog, name="video", group_name="video", group_descri
             await self._launch(interaction, request)
         except CapReached as exc:
             await reply(interaction, f"{exc} ({timestamp(exc.resets_at)})")
+        except ChannelNotAllowed as exc:
+            await reply(interaction, f"{exc} Try {', '.join(f'<#{c}>' for c in exc.allowed)}.")
         except EXPECTED_ERRORS as exc:
             await reply(interaction, str(exc))
 

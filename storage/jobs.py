@@ -146,12 +146,6 @@ async def claim_orphans(
     return [_job_from_row(row) for row in (await session.exec(stmt)).all()]
 
 
-async def next_queued_due(session: AsyncSession) -> datetime | None:
-    """The earliest ``not_before`` among queued jobs that wait for a retry, for the runner's sleep."""
-    result = await session.exec(select(func.min(Job.not_before)).where(Job.state == QUEUED))
-    return result.one()
-
-
 async def renew_leases(
     session: AsyncSession, *, owner: str, job_ids: Iterable[int], lease_until: datetime
 ) -> set[int]:

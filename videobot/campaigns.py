@@ -172,11 +172,6 @@ class Campaigns:
         self._clock = clock
         self._wake = asyncio.Event()
 
-    @property
-    def now(self) -> datetime:
-        """The campaigns' clock (injected in tests)."""
-        return self._clock()
-
     # -- moderators ---------------------------------------------------------------------------
 
     async def create(

@@ -124,6 +124,14 @@ class NotEnoughCredits(JobError):
         self.cost = cost
 
 
+class ChannelNotAllowed(JobError):
+    """Videos may not be made in this channel; ``allowed`` are the channels where they may."""
+
+    def __init__(self, allowed: list[int]) -> None:
+        super().__init__("Videos can't be made here.")
+        self.allowed = allowed
+
+
 class CapReached(JobError):
     """A daily credit cap (the server's or the bot owner's) is reached; it resets at ``resets_at``."""
 
@@ -170,8 +178,7 @@ class Jobs:
         """The server's rules, refusing at once where videos may not be made (before any download)."""
         rules = await self._settings.rules(guild_id)
         if not rules.allows_channel(channel_ids):
-            places = ", ".join(f"<#{c}>" for c in sorted(rules.allowed_channel_ids))
-            raise JobError(f"Videos can't be made here. Try {places}.")
+            raise ChannelNotAllowed(sorted(rules.allowed_channel_ids))
         return rules
 
     def price(self, rules: ServerRules, choices: VideoChoices) -> ValidatedVideo:

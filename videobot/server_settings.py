@@ -87,10 +87,6 @@ class ServerSettings:
             row = await settings_queries.load(session, guild_id=guild_id)
         return self._rules(guild_id, row)
 
-    def rules_from(self, guild_id: int, row: GuildSettings | None) -> ServerRules:
-        """Rules from a row already loaded in a transaction."""
-        return self._rules(guild_id, row)
-
     async def update(self, guild_id: int, *, actor_id: int, **changes: Any) -> ServerRules:
         """Change some settings; every value is checked first, and nothing changes on an error."""
         checked = self._check(changes)
