@@ -3,7 +3,7 @@
 Domain code: it knows nothing of Discord, so commands, the job runner and tests all drive it alike.
 """
 
-from videobot.catalog.spec import (
+from videobot.catalog.catalog import (
     BOOL_FIELDS,
     ENDPOINTS,
     KINDS,
@@ -16,8 +16,8 @@ from videobot.catalog.spec import (
     ModelSpec,
     PriceLine,
     UnknownModel,
-    load_catalog,
 )
+from videobot.catalog.loader import load_catalog
 from videobot.catalog.validation import RECORD_VERSION, ValidatedVideo, VideoChoices, validate_choices
 
 __all__ = [

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Literal, TypeVar
 
-from videobot.catalog.spec import Catalog, InvalidRequest, Kind, ModelSpec, as_kind, seconds_text
+from videobot.catalog.catalog import Catalog, InvalidRequest, Kind, ModelSpec, as_kind, seconds_text
 
 log = logging.getLogger(__name__)
 
