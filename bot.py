@@ -1,6 +1,6 @@
 """The composition root: ``python bot.py`` runs the bot.
 
-Reads settings from the environment and ``.env``, sets up logging, brings the database schema up to
+Reads the configuration from the environment and ``.env``, sets up logging, brings the database schema up to
 date, opens the HTTP session and the database engine, builds the bot with them and runs it. Every
 resource is opened here with ``async with`` and handed down; nothing is global.
 """
@@ -23,18 +23,20 @@ import yarl
 from discord.ext import commands
 from dotenv import find_dotenv, load_dotenv
 
-from cogs.presenter import DiscordPresenter
-from cogs.tree import VideoBotTree
+from cogs.ui.buttons import DYNAMIC_ITEMS
+from cogs.ui.presenter import DiscordPresenter
+from cogs.ui.tree import VideoBotTree
 from storage.engine import SessionFactory, create_engine, create_session_factory
 from storage.migrate import upgrade_database
-from videobot.campaigns import Campaigns
+from videobot.campaigns import CampaignCloser, CampaignReports, Campaigns
 from videobot.catalog import Catalog, load_catalog
-from videobot.config import ConfigError, Settings
+from videobot.config import Config, ConfigError
 from videobot.credits import Credits
 from videobot.jobs import Jobs
+from videobot.jobs.pacing import RunnerConfig
+from videobot.jobs.runner import JobRunner
 from videobot.modelslab import ModelsLabClient
-from videobot.runner import JobRunner, RunnerSettings
-from videobot.server_settings import ServerSettings
+from videobot.rulebook import Rulebook
 from videobot.usage import UsageReports
 
 log = logging.getLogger("videobot")
@@ -48,7 +50,7 @@ class VideoBot(commands.AutoShardedBot):
     def __init__(
         self,
         *,
-        settings: Settings,
+        config: Config,
         sessions: SessionFactory,
         http: aiohttp.ClientSession,
         modelslab: ModelsLabClient,
@@ -60,12 +62,12 @@ class VideoBot(commands.AutoShardedBot):
             tree_cls=VideoBotTree,
             help_command=None,
             # A fixed shard count skips GET /gateway/bot and connects to DEFAULT_GATEWAY.
-            shard_count=settings.shard_count or 1,
+            shard_count=config.shard_count or 1,
             # None (all shards) is discord.py's own default, though its annotation says list.
-            shard_ids=list(settings.shard_ids) if settings.shard_ids else None,  # type: ignore[arg-type]
+            shard_ids=list(config.shard_ids) if config.shard_ids else None,  # type: ignore[arg-type]
             allowed_mentions=discord.AllowedMentions.none(),
         )
-        self.settings = settings
+        self.config = config
         self.catalog = catalog
         self.presenter = DiscordPresenter(self, catalog)
         self.runner = JobRunner(
@@ -74,38 +76,38 @@ class VideoBot(commands.AutoShardedBot):
             modelslab=modelslab,
             http=http,
             presenter=self.presenter,
-            settings=RunnerSettings(
-                max_at_provider=settings.max_jobs_in_flight,
-                job_timeout=settings.job_timeout_seconds,
-                poll_min=settings.poll_min_seconds,
-                poll_max=settings.poll_max_seconds,
-                lease_seconds=settings.lease_seconds,
-                download_dir=settings.data_dir / "downloads",
+            config=RunnerConfig(
+                max_at_provider=config.max_jobs_in_flight,
+                job_timeout=config.job_timeout_seconds,
+                poll_min=config.poll_min_seconds,
+                poll_max=config.poll_max_seconds,
+                lease_seconds=config.lease_seconds,
+                download_dir=config.data_dir / "downloads",
             ),
         )
-        self.server_settings = ServerSettings(
-            sessions, catalog, default_starting_balance=settings.starting_balance
-        )
-        self.campaigns = Campaigns(sessions, catalog)
-        self._campaign_watch: asyncio.Task[None] | None = None
+        self.rulebook = Rulebook(sessions, catalog, default_starting_balance=config.starting_balance)
+        self.campaign_reports = CampaignReports(sessions)
+        self.campaign_closer = CampaignCloser(sessions, self.campaign_reports)
+        self.campaigns = Campaigns(sessions, catalog, on_change=self.campaign_closer.wake)
         self.jobs = Jobs(
             sessions,
             catalog,
-            self.server_settings,
-            campaigns=self.campaigns,
-            global_daily_cap=settings.daily_credit_cap,
+            self.rulebook,
+            global_daily_cap=config.daily_credit_cap,
             on_queued=self.runner.wake,
         )
-        self.credits = Credits(sessions, self.server_settings)
+        self.credits = Credits(sessions, self.rulebook)
         self.usage = UsageReports(sessions)
+        self._campaign_watch: asyncio.Task[None] | None = None
 
     async def setup_hook(self) -> None:
         for extension in EXTENSIONS:
             await self.load_extension(extension)
+        self.add_dynamic_items(*DYNAMIC_ITEMS)
         await self._sync_commands()
         await self.runner.start()
         self._campaign_watch = asyncio.create_task(
-            self.campaigns.watch(self.presenter, interval=self.settings.campaign_check_seconds),
+            self.campaign_closer.watch(self.presenter, interval=self.config.campaign_check_seconds),
             name="campaigns",
         )
 
@@ -122,14 +124,14 @@ class VideoBot(commands.AutoShardedBot):
 
     async def _sync_commands(self) -> None:
         """Register slash commands with Discord, only when they changed since the last start."""
-        guild = discord.Object(self.settings.dev_guild_id) if self.settings.dev_guild_id else None
+        guild = discord.Object(self.config.dev_guild_id) if self.config.dev_guild_id else None
         if guild is not None:
             self.tree.copy_global_to(guild=guild)
         payload = [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
         digest = hashlib.sha256(
             json.dumps([guild and guild.id, payload], sort_keys=True).encode()
         ).hexdigest()
-        marker = self.settings.data_dir / "commands.sha256"
+        marker = self.config.data_dir / "commands.sha256"
         if marker.exists() and marker.read_text() == digest:
             log.info("slash commands unchanged; not syncing")
             return
@@ -153,15 +155,15 @@ class RedactingFormatter(logging.Formatter):
         return text
 
 
-def setup_logging(settings: Settings) -> None:
+def setup_logging(config: Config) -> None:
     """One logging setup for the process: level from LOG_LEVEL, secrets redacted, discord.http quiet."""
     handler = logging.StreamHandler()
     handler.setFormatter(
-        RedactingFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", settings.secrets)
+        RedactingFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", config.secrets)
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(settings.log_level)
+    root.setLevel(config.log_level)
     # Chatty libraries stay at WARNING (discord.http) or INFO even when LOG_LEVEL=DEBUG.
     logging.getLogger("discord.http").setLevel(logging.WARNING)
     logging.getLogger("discord.gateway").setLevel(logging.WARNING)
@@ -169,34 +171,34 @@ def setup_logging(settings: Settings) -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def point_discord_at(settings: Settings) -> None:
+def point_discord_at(config: Config) -> None:
     """Send discord.py's REST and gateway traffic to a Discord-compatible server, when configured."""
-    if settings.discord_api_base:
-        discord.http.Route.BASE = settings.discord_api_base
-    if settings.discord_gateway_url:
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+    if config.discord_api_base:
+        discord.http.Route.BASE = config.discord_api_base
+    if config.discord_gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(config.discord_gateway_url)
 
 
-async def run(settings: Settings) -> None:
+async def run(config: Config) -> None:
     """Open every resource, run the bot until it is closed, and release everything."""
     catalog = load_catalog()
-    engine = create_engine(settings.database_url)
+    engine = create_engine(config.database_url)
     try:
         await upgrade_database(engine)
         timeout = aiohttp.ClientTimeout(total=None, connect=15, sock_read=120)
         async with aiohttp.ClientSession(timeout=timeout) as http:
             modelslab = ModelsLabClient(
-                http, api_key=settings.modelslab_api_key, base_url=settings.modelslab_base_url
+                http, api_key=config.modelslab_api_key, base_url=config.modelslab_base_url
             )
             async with VideoBot(
-                settings=settings,
+                config=config,
                 sessions=create_session_factory(engine),
                 http=http,
                 modelslab=modelslab,
                 catalog=catalog,
             ) as bot:
                 _close_on_signals(bot)
-                await bot.start(settings.discord_token)
+                await bot.start(config.discord_token)
     finally:
         await engine.dispose()
 
@@ -209,18 +211,37 @@ def _close_on_signals(bot: VideoBot) -> None:
             loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
 
 
+async def migrate(config: Config) -> None:
+    """Bring the database schema up to date and stop (``python bot.py migrate``, the release step)."""
+    engine = create_engine(config.database_url)
+    try:
+        await upgrade_database(engine)
+    finally:
+        await engine.dispose()
+
+
 def main(argv: list[str] | None = None, env: dict[str, Any] | None = None) -> int:
-    """Entry point; returns the process exit code."""
+    """Entry point: ``python bot.py`` runs the bot, ``python bot.py migrate`` only migrates.
+
+    Returns the process exit code.
+    """
+    args = sys.argv[1:] if argv is None else argv
+    if args not in ([], ["migrate"]):
+        print("usage: python bot.py [migrate]", file=sys.stderr)
+        return 2
     load_dotenv(find_dotenv(usecwd=True))
     try:
-        settings = Settings.from_env(env if env is not None else os.environ)
+        config = Config.from_env(env if env is not None else os.environ)
     except ConfigError as exc:
         print(f"videobot: {exc}", file=sys.stderr)
         return 2
-    setup_logging(settings)
-    point_discord_at(settings)
+    setup_logging(config)
+    if args == ["migrate"]:
+        asyncio.run(migrate(config))
+        return 0
+    point_discord_at(config)
     try:
-        asyncio.run(run(settings))
+        asyncio.run(run(config))
     except discord.LoginFailure:
         log.error("Discord refused the token (DISCORD_TOKEN): check it in the developer portal")
         return 1

@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.buttons import VoteButton, vote_view
-from cogs.embeds import campaign_embed, campaign_report_embed, campaigns_embed, timestamp
-from cogs.moderation import post_audit, require_moderator
-from cogs.tree import reply
-from storage.tables import Campaign
-from videobot.campaigns import CampaignError, CampaignSpec, CampaignStatus
-from videobot.server_settings import MAX_CREDITS
+from cogs.ui.access import post_audit, require_moderator
+from cogs.ui.embeds import campaign_embed, campaign_report_embed, campaigns_embed, timestamp
+from cogs.ui.interaction import Interaction
+from videobot.campaigns import CampaignSpec
+from videobot.rulebook import MAX_CREDITS
 
 if TYPE_CHECKING:
     from bot import VideoBot
-
-Interaction = discord.Interaction[Any]
 
 
 @app_commands.guild_only()
@@ -60,7 +56,7 @@ class CampaignCog(
         budget: app_commands.Range[int, 1, MAX_CREDITS] | None = None,
         entries: app_commands.Range[int, 1, 1000] | None = None,
     ) -> None:
-        rules = await require_moderator(self.bot, interaction)
+        rules = await require_moderator(interaction)
         await interaction.response.defer(ephemeral=True)
         assert interaction.guild_id is not None and interaction.channel_id is not None
         spec = CampaignSpec(
@@ -75,33 +71,25 @@ class CampaignCog(
             budget=budget,
             max_entries_per_member=entries,
         )
-        try:
-            campaign = await self.bot.campaigns.create(
-                interaction.guild_id,
-                actor_id=interaction.user.id,
-                announce_channel_id=interaction.channel_id,
-                spec=spec,
-            )
-        except CampaignError as exc:
-            await reply(interaction, f"{exc} Nothing was created.")
-            return
+        campaign = await self.bot.campaigns.create(
+            interaction.guild_id,
+            actor_id=interaction.user.id,
+            announce_channel_id=interaction.channel_id,
+            spec=spec,
+        )
         window = f"from {timestamp(campaign.starts_at, 'F')} to {timestamp(campaign.ends_at, 'F')}"
         await interaction.followup.send(
             f"Campaign **{campaign.name}** created, {window} ({timestamp(campaign.ends_at)}).", ephemeral=True
         )
         await post_audit(
-            self.bot, rules, f"{interaction.user.mention} created the campaign {campaign.name} {window}."
+            interaction, rules, f"{interaction.user.mention} created the campaign {campaign.name} {window}."
         )
 
     @app_commands.command(name="join", description="Join an event and get its credits")
     async def join(self, interaction: Interaction, name: str | None = None) -> None:
         await interaction.response.defer(ephemeral=True)
         assert interaction.guild_id is not None
-        try:
-            joined = await self.bot.campaigns.join(interaction.guild_id, interaction.user.id, name)
-        except CampaignError as exc:
-            await reply(interaction, str(exc))
-            return
+        joined = await self.bot.campaigns.join(interaction.guild_id, interaction.user.id, name)
         c = joined.campaign
         if joined.already_joined:
             text = f"You already joined **{c.name}**; its credits are given once."
@@ -116,9 +104,7 @@ class CampaignCog(
     async def info(self, interaction: Interaction, name: str | None = None) -> None:
         await interaction.response.defer(ephemeral=True)
         assert interaction.guild_id is not None
-        campaign = await self._find(interaction, name)
-        if campaign is None:
-            return
+        campaign = await self.bot.campaigns.find(interaction.guild_id, name)
         views = await self.bot.campaigns.overview(interaction.guild_id, interaction.user.id)
         view = next(v for v in views if v.campaign.id == campaign.id)
         await interaction.followup.send(embed=campaign_embed(view), ephemeral=True)
@@ -132,28 +118,23 @@ class CampaignCog(
 
     @app_commands.command(name="end", description="End an event now (moderators)")
     async def end(self, interaction: Interaction, name: str) -> None:
-        rules = await require_moderator(self.bot, interaction)
+        rules = await require_moderator(interaction)
         await interaction.response.defer(ephemeral=True)
         assert interaction.guild_id is not None
-        try:
-            campaign = await self.bot.campaigns.end_now(
-                interaction.guild_id, name, actor_id=interaction.user.id
-            )
-        except CampaignError as exc:
-            await reply(interaction, str(exc))
-            return
+        campaign = await self.bot.campaigns.end_now(interaction.guild_id, name, actor_id=interaction.user.id)
         await interaction.followup.send(f"**{campaign.name}** ends now; the summary follows.", ephemeral=True)
-        await post_audit(self.bot, rules, f"{interaction.user.mention} ended the campaign {campaign.name}.")
+        await post_audit(
+            interaction, rules, f"{interaction.user.mention} ended the campaign {campaign.name}."
+        )
 
     @app_commands.command(name="report", description="Results so far, with a CSV of every entry (moderators)")
     async def report(self, interaction: Interaction, name: str | None = None) -> None:
-        await require_moderator(self.bot, interaction)
+        await require_moderator(interaction)
         await interaction.response.defer(ephemeral=True)
-        campaign = await self._find(interaction, name)
-        if campaign is None:
-            return
-        report = await self.bot.campaigns.report(campaign)
-        table = await self.bot.campaigns.entries_csv(campaign)
+        assert interaction.guild_id is not None
+        campaign = await self.bot.campaigns.find(interaction.guild_id, name)
+        report = await self.bot.campaign_reports.report(campaign)
+        table = await self.bot.campaign_reports.entries_csv(campaign)
         file = discord.File(io.BytesIO(table.encode()), filename=f"campaign-{campaign.id}-entries.csv")
         await interaction.followup.send(embed=campaign_report_embed(report), file=file, ephemeral=True)
 
@@ -171,41 +152,7 @@ class CampaignCog(
             if current.lower() in v.campaign.name.lower()
         ][:25]
 
-    async def _find(self, interaction: Interaction, name: str | None) -> Campaign | None:
-        """The campaign asked about, or None after telling the member why there is none."""
-        assert interaction.guild_id is not None
-        try:
-            return await self.bot.campaigns.find(interaction.guild_id, name)
-        except CampaignError as exc:
-            await reply(interaction, str(exc))
-            return None
-
-    async def vote(self, interaction: Interaction, job_id: int) -> None:
-        """The vote button under a gallery entry."""
-        try:
-            result = await self.bot.campaigns.vote(job_id, interaction.user.id)
-        except CampaignError as exc:
-            await reply(interaction, str(exc))
-            return
-        await interaction.response.edit_message(view=vote_view(job_id, votes=result.votes))
-        said = "Your vote counts." if result.counted else "Your vote was taken back."
-        await interaction.followup.send(said, ephemeral=True)
-
-    async def running_joined(
-        self, guild_id: int, user_id: int, current: str
-    ) -> list[app_commands.Choice[str]]:
-        """Campaigns a member can enter now, for the ``campaign`` option of ``/video``."""
-        views = await self.bot.campaigns.overview(guild_id, user_id)
-        return [
-            app_commands.Choice(name=v.campaign.name[:100], value=v.campaign.name)
-            for v in views
-            if v.status is CampaignStatus.RUNNING
-            and v.wallet is not None
-            and current.lower() in v.campaign.name.lower()
-        ][:25]
-
 
 async def setup(bot: VideoBot) -> None:
     """Extension entry point."""
-    bot.add_dynamic_items(VoteButton)
     await bot.add_cog(CampaignCog(bot))

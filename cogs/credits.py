@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.embeds import history_embed, prices_embed
-from cogs.moderation import acting_member, as_member, post_audit, require_moderator
-from cogs.tree import Refusal, reply
-from videobot.credits import CreditsError, Member, ModeratorChange
-from videobot.server_settings import MAX_CREDITS
+from cogs.ui.access import acting_member, as_member, post_audit, require_moderator
+from cogs.ui.buttons import history_view
+from cogs.ui.embeds import history_embed, prices_embed
+from cogs.ui.interaction import Interaction
+from videobot.credits import Member, ModeratorChange
+from videobot.rulebook import MAX_CREDITS
 
 if TYPE_CHECKING:
     from bot import VideoBot
 
-Interaction = discord.Interaction[Any]
 Amount = app_commands.Range[int, 1, MAX_CREDITS]
 Reason = app_commands.Range[str, 1, 200]
 
@@ -51,14 +51,15 @@ class CreditsCog(commands.GroupCog, name="credits", group_name="credits", group_
         target = await self._target(interaction, member)
         await interaction.response.defer(ephemeral=True)
         page = await self.bot.credits.history(target, page=0)
-        view = HistoryPager(self.bot, target, viewer_id=interaction.user.id, pages=page.pages)
-        await interaction.followup.send(embed=history_embed(page, target.user_id), view=view, ephemeral=True)
+        await interaction.followup.send(
+            embed=history_embed(page, target.user_id), view=history_view(target.user_id, page), ephemeral=True
+        )
 
     @app_commands.command(name="prices", description="What each model costs in this server")
     async def prices(self, interaction: Interaction) -> None:
         assert interaction.guild_id is not None
         await interaction.response.defer(ephemeral=True)
-        rules = await self.bot.server_settings.rules(interaction.guild_id)
+        rules = await self.bot.rulebook.rules(interaction.guild_id)
         lines = self.bot.catalog.price_list(rules.price_overrides)
         await interaction.followup.send(embed=prices_embed(lines), ephemeral=True)
 
@@ -98,7 +99,7 @@ class CreditsCog(commands.GroupCog, name="credits", group_name="credits", group_
     async def _moderate(
         self, interaction: Interaction, member: discord.Member, amount: int, reason: str | None, action: str
     ) -> None:
-        rules = await require_moderator(self.bot, interaction)
+        rules = await require_moderator(interaction)
         await interaction.response.defer(ephemeral=True)
         assert interaction.guild_id is not None
         target = as_member(interaction.guild_id, member)
@@ -107,24 +108,17 @@ class CreditsCog(commands.GroupCog, name="credits", group_name="credits", group_
             "revoke": self.bot.credits.revoke,
             "set": self.bot.credits.set_balance,
         }
-        try:
-            change = await operations[action](target, amount, actor_id=interaction.user.id, reason=reason)
-        except CreditsError as exc:
-            await reply(interaction, str(exc))
-            return
+        change = await operations[action](target, amount, actor_id=interaction.user.id, reason=reason)
         summary = _describe(action, change, member.id)
         await interaction.followup.send(summary, ephemeral=True)
         why = f" Reason: {reason}" if reason else ""
-        await post_audit(self.bot, rules, f"{interaction.user.mention} · {summary}{why}")
+        await post_audit(interaction, rules, f"{interaction.user.mention} · {summary}{why}")
 
     async def _target(self, interaction: Interaction, member: discord.Member | None) -> Member:
         """The member asked about: oneself, or (for moderators only) someone else."""
         if member is None or member.id == interaction.user.id:
             return acting_member(interaction)
-        try:
-            await require_moderator(self.bot, interaction)
-        except Refusal:
-            raise Refusal("Only moderators can look at another member's credits.") from None
+        await require_moderator(interaction, "Only moderators can look at another member's credits.")
         assert interaction.guild_id is not None
         return as_member(interaction.guild_id, member)
 
@@ -138,40 +132,6 @@ def _describe(action: str, change: ModeratorChange, user_id: int) -> str:
         short = "" if taken == change.requested else f" (asked for {change.requested}; that was all they had)"
         return f"Took {taken} credits from {who}{short}; balance now {change.balance_after}."
     return f"Set {who}'s balance to {change.balance_after} ({change.changed_by:+d})."
-
-
-class HistoryPager(discord.ui.View):
-    """Previous/next buttons under a history; only the member who asked can turn the pages."""
-
-    def __init__(self, bot: VideoBot, member: Member, *, viewer_id: int, pages: int) -> None:
-        super().__init__(timeout=600)
-        self.bot = bot
-        self.member = member
-        self.viewer_id = viewer_id
-        self.page = 0
-        self.pages = pages
-        self._sync_buttons()
-
-    async def interaction_check(self, interaction: Interaction) -> bool:
-        return interaction.user.id == self.viewer_id
-
-    def _sync_buttons(self) -> None:
-        self.previous.disabled = self.page <= 0
-        self.next.disabled = self.page >= self.pages - 1
-
-    async def _show(self, interaction: Interaction, page: int) -> None:
-        history = await self.bot.credits.history(self.member, page=page)
-        self.page, self.pages = history.page, history.pages
-        self._sync_buttons()
-        await interaction.response.edit_message(embed=history_embed(history, self.member.user_id), view=self)
-
-    @discord.ui.button(label="Newer", emoji="◀️", style=discord.ButtonStyle.secondary)
-    async def previous(self, interaction: Interaction, button: discord.ui.Button[HistoryPager]) -> None:
-        await self._show(interaction, self.page - 1)
-
-    @discord.ui.button(label="Older", emoji="▶️", style=discord.ButtonStyle.secondary)
-    async def next(self, interaction: Interaction, button: discord.ui.Button[HistoryPager]) -> None:
-        await self._show(interaction, self.page + 1)
 
 
 async def setup(bot: VideoBot) -> None:

@@ -9,16 +9,16 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.embeds import settings_embed, usage_embed
-from cogs.moderation import post_audit, require_manage_guild, require_moderator
-from cogs.tree import reply
-from videobot.server_settings import MAX_CREDITS, ServerRules, SettingsError
+from cogs.ui.access import post_audit, require_manage_guild, require_moderator
+from cogs.ui.embeds import settings_embed, usage_embed
+from cogs.ui.interaction import Interaction
+from videobot.errors import Refused
+from videobot.rulebook import MAX_CREDITS, ServerRules
 from videobot.usage import MAX_DAYS
 
 if TYPE_CHECKING:
     from bot import VideoBot
 
-Interaction = discord.Interaction[Any]
 Credits = app_commands.Range[int, 0, MAX_CREDITS]
 PositiveCredits = app_commands.Range[int, 1, MAX_CREDITS]
 
@@ -75,7 +75,7 @@ class ServerCog(
     async def role_bonus(self, interaction: Interaction, role: discord.Role, amount: Credits) -> None:
         await self._change(
             interaction,
-            lambda: self.bot.server_settings.set_role_bonus(
+            lambda: self.bot.rulebook.set_role_bonus(
                 role.guild.id, role.id, amount, actor_id=interaction.user.id
             ),
             f"set the daily bonus of {role.mention} to {amount}",
@@ -91,9 +91,7 @@ class ServerCog(
         guild_id = interaction.guild_id
         await self._change(
             interaction,
-            lambda: self.bot.server_settings.set_price(
-                guild_id, model, credits, actor_id=interaction.user.id
-            ),
+            lambda: self.bot.rulebook.set_price(guild_id, model, credits, actor_id=interaction.user.id),
             f"set the price of {model} to {credits}" if credits else f"reset the price of {model}",
         )
 
@@ -136,11 +134,10 @@ class ServerCog(
         guild_id = interaction.guild_id
         channel_id = channel.id if channel else None
         if action != "clear" and channel_id is None:
-            await reply(interaction, "Name the channel to allow or remove.")
-            return
+            raise Refused("Name the channel to allow or remove. Nothing was changed.")
         await self._change(
             interaction,
-            lambda: self.bot.server_settings.set_channel(
+            lambda: self.bot.rulebook.set_channel(
                 guild_id,
                 None if action == "clear" else channel_id,
                 allowed=action == "allow",
@@ -175,7 +172,7 @@ class ServerCog(
         name="usage", description="Jobs and credits per day, top members, failures, running now"
     )
     async def usage(self, interaction: Interaction, days: app_commands.Range[int, 1, MAX_DAYS] = 7) -> None:
-        await require_moderator(self.bot, interaction)
+        await require_moderator(interaction)
         await interaction.response.defer(ephemeral=True)
         assert interaction.guild_id is not None
         report = await self.bot.usage.report(interaction.guild_id, days=days)
@@ -183,9 +180,7 @@ class ServerCog(
 
     async def _update(self, interaction: Interaction, **changes: Any) -> ServerRules:
         assert interaction.guild_id is not None
-        return await self.bot.server_settings.update(
-            interaction.guild_id, actor_id=interaction.user.id, **changes
-        )
+        return await self.bot.rulebook.update(interaction.guild_id, actor_id=interaction.user.id, **changes)
 
     async def _change(
         self,
@@ -197,15 +192,11 @@ class ServerCog(
         require_manage_guild(interaction)
         await interaction.response.defer(ephemeral=True)
         assert interaction.guild_id is not None
-        try:
-            rules = await change() if change else await self.bot.server_settings.rules(interaction.guild_id)
-        except SettingsError as exc:
-            await reply(interaction, f"{exc} Nothing was changed.")
-            return
-        embed = settings_embed(rules, default_starting_balance=self.bot.settings.starting_balance)
+        rules = await change() if change else await self.bot.rulebook.rules(interaction.guild_id)
+        embed = settings_embed(rules, default_starting_balance=self.bot.config.starting_balance)
         await interaction.followup.send(f"Done: {summary}." if summary else "", embed=embed, ephemeral=True)
         if summary:
-            await post_audit(self.bot, rules, f"{interaction.user.mention} {summary}.")
+            await post_audit(interaction, rules, f"{interaction.user.mention} {summary}.")
 
 
 async def setup(bot: VideoBot) -> None:

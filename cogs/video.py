@@ -1,33 +1,25 @@
-"""``/video``: make videos from text or an image, list and cancel jobs, and the result buttons."""
+"""``/video``: make videos from text or an image, list and cancel jobs."""
 
 from __future__ import annotations
 
-import logging
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.buttons import DeleteButton, RerollButton
-from cogs.embeds import job_list_embed, status_embed, timestamp
-from cogs.moderation import acting_member
-from cogs.tree import reply
-from storage.tables import Job
-from videobot.catalog import InvalidRequest, VideoChoices
-from videobot.jobs import CapReached, ChannelNotAllowed, InputFile, JobError, JobRequest, JobState
-from videobot.media import AUDIO_RULE, IMAGE_RULE, MediaRule, RejectedFile, check_declared_size, check_file
+from cogs.ui import launch
+from cogs.ui.embeds import job_list_embed
+from cogs.ui.interaction import Interaction
+from videobot.campaigns import CampaignStatus
+from videobot.catalog import VideoChoices
+from videobot.jobs import JobState
 
 if TYPE_CHECKING:
     from bot import VideoBot
 
-log = logging.getLogger(__name__)
-
-Interaction = discord.Interaction[Any]
-EXPECTED_ERRORS = (InvalidRequest, RejectedFile, JobError)
 # Discord caps string options at 6000 characters; the catalog's per-model limit is checked too.
 PROMPT_MAX = 2000
-THREAD_ARCHIVE_MINUTES: Literal[1440] = 1440
 
 
 @app_commands.guild_only()
@@ -77,7 +69,7 @@ class VideoCog(commands.GroupCog, name="video", group_name="video", group_descri
             enhance_prompt=enhance_prompt,
             has_audio=audio is not None,
         )
-        await self._make(interaction, choices, image=None, audio=audio, campaign=campaign)
+        await launch.make_video(interaction, choices, image=None, audio=audio, campaign=campaign)
 
     @app_commands.command(name="image", description="Bring an image to life")
     @app_commands.describe(
@@ -109,124 +101,7 @@ class VideoCog(commands.GroupCog, name="video", group_name="video", group_descri
             has_image=True,
             has_audio=audio is not None,
         )
-        await self._make(interaction, choices, image=image, audio=audio, campaign=campaign)
-
-    async def _make(
-        self,
-        interaction: Interaction,
-        choices: VideoChoices,
-        *,
-        image: discord.Attachment | None,
-        audio: discord.Attachment | None,
-        campaign: str | None,
-    ) -> None:
-        # Defer before anything else: validation and downloads can outlast Discord's 3 seconds.
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        assert interaction.guild_id is not None
-        try:
-            rules = await self.bot.jobs.rules(interaction.guild_id, _channel_ids(interaction))
-            self._check_bot_can_post(interaction)
-            video = self.bot.jobs.price(rules, choices)
-            inputs: list[InputFile] = []
-            if image is not None:
-                inputs.append(await _read_attachment(image, IMAGE_RULE, "init_image"))
-            if audio is not None:
-                inputs.append(await _read_attachment(audio, AUDIO_RULE, "init_audio"))
-            request = JobRequest(
-                interaction_id=interaction.id,
-                guild_id=interaction.guild_id,
-                channel_id=_channel_id(interaction),
-                user_id=interaction.user.id,
-                video=video,
-                upload_limit=interaction.filesize_limit,
-                inputs=tuple(inputs),
-                role_ids=acting_member(interaction).role_ids,
-                campaign=campaign,
-            )
-            await self._launch(interaction, request)
-        except CapReached as exc:
-            await reply(interaction, f"{exc} ({timestamp(exc.resets_at)})")
-        except ChannelNotAllowed as exc:
-            await reply(interaction, f"{exc} Try {', '.join(f'<#{c}>' for c in exc.allowed)}.")
-        except EXPECTED_ERRORS as exc:
-            await reply(interaction, str(exc))
-
-    async def _launch(self, interaction: Interaction, request: JobRequest) -> None:
-        """Charge and queue the job, post its status message and thread, tell the member."""
-        created = await self.bot.jobs.create(request)
-        job = created.job
-        assert job.id is not None
-        presented: tuple[int | None, int | None, int | None]
-        try:
-            presented = await self._present(interaction, job, created.queue_position)
-        except discord.HTTPException:
-            # The job is charged and queued; it will be delivered in the channel instead.
-            log.warning("job %s: could not post its status message", job.id, exc_info=True)
-            presented = (None, None, None)
-        status_channel_id, status_message_id, thread_id = presented
-        await self.bot.jobs.set_presentation(
-            job.id,
-            status_channel_id=status_channel_id,
-            status_message_id=status_message_id,
-            thread_id=thread_id,
-        )
-        where = f" Follow it in <#{thread_id}>." if thread_id else ""
-        line = f" It is #{created.queue_position} in line." if created.queue_position > 1 else ""
-        charged = f"{job.cost} credits charged, {created.balance_after} left"
-        if created.campaign is not None:
-            own = job.cost - created.from_campaign
-            charged = (
-                f"entered in **{created.campaign.name}**: {created.from_campaign} campaign credits and "
-                f"{own} of yours charged, {created.balance_after} of yours left"
-            )
-        await interaction.followup.send(f"Video #{job.id} accepted: {charged}.{line}{where}", ephemeral=True)
-
-    async def _present(
-        self, interaction: Interaction, job: Job, position: int
-    ) -> tuple[int, int, int | None]:
-        """Post the status message and open the job's thread.
-
-        Returns the ids of the status message's channel, the status message and the thread.
-        """
-        channel = interaction.channel
-        embed = status_embed(job, self.catalog, queue_position=position)
-        name = f"Video #{job.id} · {job.prompt}"[:100]
-        if isinstance(channel, discord.Thread):
-            message = await channel.send(embed=embed)
-            return channel.id, message.id, channel.id
-        if isinstance(channel, discord.ForumChannel):
-            post = await channel.create_thread(
-                name=name, embed=embed, auto_archive_duration=THREAD_ARCHIVE_MINUTES
-            )
-            return post.thread.id, post.message.id, post.thread.id
-        assert isinstance(channel, discord.abc.Messageable)
-        message = await channel.send(embed=embed)
-        thread_id: int | None = None
-        if interaction.app_permissions.create_public_threads:
-            try:
-                thread = await message.create_thread(name=name, auto_archive_duration=THREAD_ARCHIVE_MINUTES)
-                thread_id = thread.id
-            except discord.HTTPException:
-                log.info("job %s: no thread (Discord refused); results go to the channel", job.id)
-        return message.channel.id, message.id, thread_id
-
-    @staticmethod
-    def _check_bot_can_post(interaction: Interaction) -> None:
-        perms = interaction.app_permissions
-        in_thread = isinstance(interaction.channel, discord.Thread)
-        needed = {
-            "Send Messages in Threads" if in_thread else "Send Messages": (
-                perms.send_messages_in_threads if in_thread else perms.send_messages
-            ),
-            "Embed Links": perms.embed_links,
-            "Attach Files": perms.attach_files,
-        }
-        missing = [name for name, granted in needed.items() if not granted]
-        if missing:
-            raise JobError(
-                f"I can't post videos here: I'm missing {', '.join(missing)} in this channel. "
-                "Nothing was charged; ask a moderator to fix my permissions or try another channel."
-            )
+        await launch.make_video(interaction, choices, image=image, audio=audio, campaign=campaign)
 
     # -- autocomplete from the catalog ------------------------------------------------------
 
@@ -255,10 +130,16 @@ class VideoCog(commands.GroupCog, name="video", group_name="video", group_descri
     @text.autocomplete("campaign")
     @image.autocomplete("campaign")
     async def _campaigns(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
-        cog = self.bot.get_cog("campaign")
-        if cog is None or interaction.guild_id is None:
+        if interaction.guild_id is None:
             return []
-        return await cog.running_joined(interaction.guild_id, interaction.user.id, current)  # type: ignore[attr-defined, no-any-return]
+        views = await self.bot.campaigns.overview(interaction.guild_id, interaction.user.id)
+        return [
+            app_commands.Choice(name=v.campaign.name[:100], value=v.campaign.name)
+            for v in views
+            if v.status is CampaignStatus.RUNNING
+            and v.wallet is not None
+            and current.lower() in v.campaign.name.lower()
+        ][:25]
 
     @text.autocomplete("aspect_ratio")
     async def _aspect_ratios(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -284,13 +165,9 @@ class VideoCog(commands.GroupCog, name="video", group_name="video", group_descri
     async def cancel(self, interaction: Interaction, job: int) -> None:
         await interaction.response.defer(ephemeral=True)
         assert interaction.guild_id is not None
-        try:
-            cancelled = await self.bot.jobs.cancel(
-                job, guild_id=interaction.guild_id, user_id=interaction.user.id
-            )
-        except JobError as exc:
-            await reply(interaction, str(exc))
-            return
+        cancelled = await self.bot.jobs.cancel(
+            job, guild_id=interaction.guild_id, user_id=interaction.user.id
+        )
         await self.bot.presenter.show_state(cancelled)
         await interaction.followup.send(
             f"Video #{job} cancelled; {cancelled.cost} credits are back on your balance.", ephemeral=True
@@ -309,43 +186,6 @@ class VideoCog(commands.GroupCog, name="video", group_name="video", group_descri
             if j.state == JobState.QUEUED and j.id is not None and str(current or "") in str(j.id)
         ]
 
-    # -- result buttons ---------------------------------------------------------------------
-
-    async def reroll(self, interaction: Interaction, job_id: int) -> None:
-        """The re-roll button: same settings and files, a new job charged to whoever clicked."""
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        try:
-            original = await self.bot.jobs.get(job_id)
-            if original is None or original.guild_id != interaction.guild_id:
-                raise JobError("That video no longer exists.")
-            self._check_bot_can_post(interaction)
-            request = await self.bot.jobs.reroll_request(
-                job_id,
-                interaction_id=interaction.id,
-                user_id=interaction.user.id,
-                upload_limit=interaction.filesize_limit,
-                role_ids=acting_member(interaction).role_ids,
-            )
-            await self._launch(interaction, request)
-        except CapReached as exc:
-            await reply(interaction, f"{exc} ({timestamp(exc.resets_at)})")
-        except EXPECTED_ERRORS as exc:
-            await reply(interaction, str(exc))
-
-    async def delete_result(self, interaction: Interaction, job_id: int) -> None:
-        """The delete button: the owner or a moderator removes the result message."""
-        job = await self.bot.jobs.get(job_id)
-        perms = interaction.permissions
-        is_owner = job is not None and job.user_id == interaction.user.id
-        if not (is_owner or perms.manage_guild or perms.manage_messages):
-            await reply(interaction, "Only the video's owner or a moderator can delete it.")
-            return
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        if interaction.message is not None:
-            await interaction.message.delete()
-        log.info("job %s result deleted by %s", job_id, interaction.user.id)
-        await interaction.followup.send("Deleted.", ephemeral=True)
-
 
 def _picked_model(interaction: Interaction) -> str | None:
     model = getattr(interaction.namespace, "model", None)
@@ -362,32 +202,6 @@ def _filtered(pairs: list[tuple[str, _ChoiceT]], current: str) -> list[app_comma
     ][:25]
 
 
-def _channel_ids(interaction: Interaction) -> tuple[int, ...]:
-    """The channel, and for a thread its parent too (an allowed channel's threads are allowed)."""
-    channel = interaction.channel
-    parent = getattr(channel, "parent_id", None)
-    return tuple(c for c in (interaction.channel_id, parent) if c is not None)
-
-
-def _channel_id(interaction: Interaction) -> int:
-    assert interaction.channel_id is not None
-    return interaction.channel_id
-
-
-async def _read_attachment(attachment: discord.Attachment, rule: MediaRule, role: str) -> InputFile:
-    """Download a member's attachment and check it by its bytes."""
-    check_declared_size(rule, attachment.filename, attachment.size)
-    try:
-        data = await attachment.read()
-    except discord.HTTPException:
-        raise RejectedFile(
-            f"I couldn't download `{attachment.filename}` from Discord. Attach it again and retry."
-        ) from None
-    kind = check_file(rule, attachment.filename, data)
-    return InputFile(role=role, mime=kind.mime, filename=attachment.filename, data=data)
-
-
 async def setup(bot: VideoBot) -> None:
     """Extension entry point."""
-    bot.add_dynamic_items(RerollButton, DeleteButton)
     await bot.add_cog(VideoCog(bot))

@@ -8,15 +8,8 @@ from sqlalchemy import delete, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.states import REFUNDED_STATES
 from storage.tables import Account, Campaign, Job, Vote
-
-# Entries that failed, were cancelled or timed out were refunded: they do not count.
-_NOT_ENTRIES = ("failed", "cancelled", "timed_out")
-
-
-def counts_as_entry(job: Job) -> bool:
-    """Whether a campaign job counts as an entry (it was not refunded)."""
-    return job.state not in _NOT_ENTRIES
 
 
 async def guild_campaigns(session: AsyncSession, *, guild_id: int) -> list[Campaign]:
@@ -74,7 +67,7 @@ async def count_entries(session: AsyncSession, *, campaign_id: int, user_id: int
     stmt = (
         select(func.count())
         .select_from(Job)
-        .where(Job.campaign_id == campaign_id, Job.user_id == user_id, col(Job.state).not_in(_NOT_ENTRIES))
+        .where(Job.campaign_id == campaign_id, Job.user_id == user_id, col(Job.state).not_in(REFUNDED_STATES))
     )
     return int((await session.exec(stmt)).one())
 
@@ -82,7 +75,7 @@ async def count_entries(session: AsyncSession, *, campaign_id: int, user_id: int
 async def credits_spent(session: AsyncSession, *, campaign_id: int) -> int:
     """Credits spent on a campaign's entries (refunded jobs excluded), from any wallet."""
     stmt = select(func.coalesce(func.sum(Job.cost), 0)).where(
-        Job.campaign_id == campaign_id, col(Job.state).not_in(_NOT_ENTRIES)
+        Job.campaign_id == campaign_id, col(Job.state).not_in(REFUNDED_STATES)
     )
     return int((await session.exec(stmt)).one())
 

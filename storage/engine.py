@@ -44,11 +44,6 @@ def create_session_factory(engine: AsyncEngine) -> SessionFactory:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 
 
-def is_sqlite(engine: AsyncEngine) -> bool:
-    """True for the embedded SQLite backend."""
-    return engine.dialect.name == "sqlite"
-
-
 def _tune_sqlite(engine: AsyncEngine) -> None:
     sync_engine = engine.sync_engine
 

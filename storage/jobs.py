@@ -15,15 +15,9 @@ from sqlalchemy import func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.states import ACTIVE_STATES, AT_PROVIDER, RESUMABLE, JobState
 from storage.tables import Job, JobInput
 from storage.types import utcnow
-
-QUEUED = "queued"
-SUBMITTING = "submitting"
-PROCESSING = "processing"
-DELIVERING = "delivering"
-AT_PROVIDER = (SUBMITTING, PROCESSING)
-RESUMABLE = (SUBMITTING, PROCESSING, DELIVERING)
 
 # Any constant works; it only has to be the same in every process sharing the database.
 _CLAIM_LOCK_KEY = 7_346_201
@@ -59,7 +53,7 @@ async def member_jobs(session: AsyncSession, *, guild_id: int, user_id: int, lim
 async def queue_position(session: AsyncSession, *, job_id: int) -> int:
     """1 for the next queued job to be submitted, 2 for the one after, and so on."""
     ahead = await session.exec(
-        select(func.count()).select_from(Job).where(Job.state == QUEUED, col(Job.id) < job_id)
+        select(func.count()).select_from(Job).where(Job.state == JobState.QUEUED, col(Job.id) < job_id)
     )
     return int(ahead.one()) + 1
 
@@ -69,7 +63,7 @@ async def count_member_active(session: AsyncSession, *, guild_id: int, user_id: 
     result = await session.exec(
         select(func.count())
         .select_from(Job)
-        .where(Job.guild_id == guild_id, Job.user_id == user_id, col(Job.state).in_((QUEUED, *RESUMABLE)))
+        .where(Job.guild_id == guild_id, Job.user_id == user_id, col(Job.state).in_(ACTIVE_STATES))
     )
     return int(result.one())
 
@@ -107,7 +101,7 @@ async def claim_next_queued(
         return None
     candidate = await session.exec(
         select(Job.id)
-        .where(Job.state == QUEUED, or_(col(Job.not_before).is_(None), col(Job.not_before) <= now))
+        .where(Job.state == JobState.QUEUED, or_(col(Job.not_before).is_(None), col(Job.not_before) <= now))
         .order_by(col(Job.id))
         .limit(1)
     )
@@ -116,8 +110,8 @@ async def claim_next_queued(
         return None
     stmt = (
         update(Job)
-        .where(col(Job.id) == job_id, col(Job.state) == QUEUED)
-        .values(state=SUBMITTING, lease_owner=owner, lease_expires_at=lease_until, updated_at=now)
+        .where(col(Job.id) == job_id, col(Job.state) == JobState.QUEUED)
+        .values(state=JobState.SUBMITTING, lease_owner=owner, lease_expires_at=lease_until, updated_at=now)
         .returning(Job)
     )
     row = (await session.exec(stmt)).first()
@@ -223,7 +217,7 @@ async def set_presentation(
         )
     )
     await session.exec(
-        update(Job).where(col(Job.id) == job_id, col(Job.state) == QUEUED).values(not_before=None)
+        update(Job).where(col(Job.id) == job_id, col(Job.state) == JobState.QUEUED).values(not_before=None)
     )
 
 

@@ -7,7 +7,6 @@ locks, so concurrent debits can never overspend, on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -17,22 +16,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.states import EntryKind
 from storage.tables import OWN_WALLET, Account, LedgerEntry
 from storage.types import utcnow
-
-
-class EntryKind(enum.StrEnum):
-    """Why a balance changed."""
-
-    START = "start"  # the server's starting balance, on a member's first action
-    DEBIT = "debit"  # a job was charged
-    REFUND = "refund"  # a job failed, timed out or was cancelled
-    GRANT = "grant"  # a moderator added credits
-    REVOKE = "revoke"  # a moderator took credits
-    SET = "set"  # a moderator set the balance
-    ALLOWANCE = "allowance"  # the daily allowance
-    CAMPAIGN = "campaign"  # a campaign's credits, given on joining (campaign wallet)
-    EXPIRE = "expire"  # campaign credits left when the campaign ended (campaign wallet)
 
 
 class InsufficientCredits(Exception):
@@ -124,7 +110,7 @@ async def move_credits(
         account_id=account_id,
         amount=amount,
         balance_after=balance_after,
-        kind=kind.value,
+        kind=kind,
         job_id=job_id,
         actor_id=actor_id,
         reason=reason,
@@ -163,7 +149,7 @@ async def refund_job(
     part goes back where it came from. A second refund violates the ledger's unique constraint.
     """
     debits = await session.exec(
-        select(LedgerEntry).where(LedgerEntry.job_id == job_id, LedgerEntry.kind == EntryKind.DEBIT.value)
+        select(LedgerEntry).where(LedgerEntry.job_id == job_id, LedgerEntry.kind == EntryKind.DEBIT)
     )
     refunded = []
     for debit in debits.all():
@@ -238,7 +224,7 @@ async def spent_since(session: AsyncSession, *, since: datetime, guild_id: int |
         select(func.coalesce(func.sum(LedgerEntry.amount), 0))
         .join(Account, col(Account.id) == col(LedgerEntry.account_id))
         .where(
-            col(LedgerEntry.kind).in_([EntryKind.DEBIT.value, EntryKind.REFUND.value]),
+            col(LedgerEntry.kind).in_([EntryKind.DEBIT, EntryKind.REFUND]),
             col(LedgerEntry.created_at) >= since,
         )
     )

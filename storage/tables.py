@@ -21,7 +21,8 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from storage.types import UTCDateTime, utcnow
+from storage.states import AllowanceMode, EntryKind, JobState
+from storage.types import TextEnum, UTCDateTime, utcnow
 
 
 def _big(*, index: bool = False, nullable: bool = False) -> Any:
@@ -59,16 +60,16 @@ class Account(SQLModel, table=True):
     updated_at: datetime = _when()
 
 
-class GuildSettings(SQLModel, table=True):
-    """A server's own rules for credits and videos. A missing row means every default."""
+class ServerRulesRow(SQLModel, table=True):
+    """A server's own rules for credits and videos (see `videobot.rulebook`); no row: every default."""
 
     __tablename__ = "guild_settings"
 
     guild_id: int = Field(sa_type=BigInteger, primary_key=True)
     # None: the bot-wide STARTING_BALANCE.
     starting_balance: int | None = Field(default=None, nullable=True)
-    # Daily allowance: "off", "floor" (top up to amount) or "add" (add amount, up to allowance_cap).
-    allowance_mode: str = Field(default="off", max_length=8)
+    # Daily allowance: off, floor (top up to amount) or add (add amount, up to allowance_cap).
+    allowance_mode: AllowanceMode = Field(default=AllowanceMode.OFF, sa_type=TextEnum(AllowanceMode, 8))
     allowance_amount: int = 0
     allowance_cap: int | None = Field(default=None, nullable=True)
     # {role id (text): extra daily credits}
@@ -98,7 +99,7 @@ class LedgerEntry(SQLModel, table=True):
     account_id: int = Field(foreign_key="account.id", index=True)
     amount: int
     balance_after: int
-    kind: str = Field(max_length=32)
+    kind: EntryKind = Field(sa_type=TextEnum(EntryKind, 32))
     job_id: int | None = Field(default=None, foreign_key="job.id", nullable=True)
     actor_id: int | None = Field(default=None, sa_type=BigInteger, nullable=True)
     reason: str | None = Field(default=None, sa_type=Text, nullable=True)
@@ -109,7 +110,7 @@ class Job(SQLModel, table=True):
     """A video job and everything needed to resume it after a restart.
 
     `state` moves queued → submitting → processing → delivering → delivered, or ends in failed,
-    cancelled or timed_out (see `videobot.jobs.JobState`).
+    cancelled or timed_out (see `storage.states.JobState`).
     """
 
     __table_args__ = (Index("ix_job_state_id", "state", "id"),)
@@ -129,7 +130,7 @@ class Job(SQLModel, table=True):
     settings: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     cost: int
     upload_limit: int = Field(sa_type=BigInteger)
-    state: str = Field(max_length=16)
+    state: JobState = Field(sa_type=TextEnum(JobState, 16))
     provider_id: str | None = Field(default=None, max_length=64, nullable=True)
     failure_reason: str | None = Field(default=None, sa_type=Text, nullable=True)
     result_urls: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))

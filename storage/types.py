@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -38,3 +39,23 @@ class UTCDateTime(TypeDecorator[datetime]):
 def utcnow() -> datetime:
     """The current time, aware UTC."""
     return datetime.now(UTC)
+
+
+class TextEnum(TypeDecorator[enum.StrEnum]):
+    """A text column holding a `StrEnum`: stored as plain ``VARCHAR``, read back as the enum member."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum_type: type[enum.StrEnum], length: int) -> None:
+        super().__init__(length)
+        self._enum_type = enum_type
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        # Refuses a string that is not a member: a typo must not reach the database.
+        return self._enum_type(value).value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> enum.StrEnum | None:
+        return None if value is None else self._enum_type(value)

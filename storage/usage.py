@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.jobs import QUEUED, RESUMABLE
+from storage.states import ACTIVE_STATES
 from storage.tables import Job
 
 
@@ -20,8 +20,6 @@ async def jobs_since(session: AsyncSession, *, guild_id: int, since: datetime) -
 async def unfinished_jobs(session: AsyncSession, *, guild_id: int) -> list[Job]:
     """The server's jobs that have not ended, oldest first."""
     stmt = (
-        select(Job)
-        .where(Job.guild_id == guild_id, col(Job.state).in_((QUEUED, *RESUMABLE)))
-        .order_by(col(Job.id))
+        select(Job).where(Job.guild_id == guild_id, col(Job.state).in_(ACTIVE_STATES)).order_by(col(Job.id))
     )
     return list((await session.exec(stmt)).all())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -38,9 +39,39 @@ def test_a_missing_secret_stops_the_bot_with_one_line(
     assert not (tmp_path / "data").exists()  # nothing was created
 
 
-def test_main_reads_settings_from_the_given_environment(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(env={"DISCORD_TOKEN": "x", "MODELSLAB_API_KEY": "y", "MAX_JOBS_IN_FLIGHT": "many"}) == 2
+def test_main_reads_the_configuration_from_the_given_environment(capsys: pytest.CaptureFixture[str]) -> None:
+    env = {"DISCORD_TOKEN": "x", "MODELSLAB_API_KEY": "y", "MAX_JOBS_IN_FLIGHT": "many"}
+    assert main([], env=env) == 2
     assert "MAX_JOBS_IN_FLIGHT must be a whole number" in capsys.readouterr().err
+
+
+def test_an_unknown_argument_is_refused_with_the_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["migrat"], env={}) == 2
+    assert "usage: python bot.py [migrate]" in capsys.readouterr().err
+
+
+def test_migrate_brings_the_schema_up_to_date_and_stops(tmp_path: Path) -> None:
+    database = tmp_path / "db" / "videobot.db"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bot.py"), "migrate"],
+        cwd=tmp_path,
+        env={
+            "PATH": os.environ.get("PATH", ""),
+            "DISCORD_TOKEN": "release-token",
+            "MODELSLAB_API_KEY": "release-key",
+            "DATABASE_URL": f"sqlite:///{database}",
+            # Nothing answers here: the release step must not try to reach Discord.
+            "DISCORD_API_BASE": "http://127.0.0.1:9/api/v10",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(database) as connection:
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"job", "account", "ledger_entry", "campaign", "alembic_version"} <= tables
 
 
 def test_secrets_are_redacted_from_log_lines_and_tracebacks() -> None:

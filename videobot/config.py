@@ -1,7 +1,7 @@
-"""Typed settings read from the environment (and ``.env``, loaded by ``bot.py``).
+"""The bot's configuration, read from the environment (and ``.env``, loaded by ``bot.py``).
 
 Built once in ``main()`` and passed down; nothing reads ``os.environ`` anywhere else, so tests build
-`Settings` directly without touching the process environment.
+`Config` directly without touching the process environment.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ _PLACEHOLDERS = {"", "changeme", "change-me", "your-token-here", "your-key-here"
 
 
 class ConfigError(Exception):
-    """A setting is missing or invalid; ``str()`` is a one-line message naming it."""
+    """A variable is missing or invalid; ``str()`` is a one-line message naming it."""
 
 
 @dataclass(frozen=True)
-class Settings:
+class Config:
     """Everything the bot can be configured with. Secrets are hidden from ``repr``."""
 
     discord_token: str = field(repr=False)
@@ -52,11 +52,11 @@ class Settings:
         return (self.discord_token, self.modelslab_api_key)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Settings:
-        """Build settings from environment variables; raise `ConfigError` naming the first bad one."""
+    def from_env(cls, env: Mapping[str, str]) -> Config:
+        """Read the configuration from the environment; raise `ConfigError` naming the first bad variable."""
         reader = _Reader(env)
         shard_ids = reader.int_list("SHARD_IDS")
-        settings = cls(
+        config = cls(
             discord_token=reader.secret("DISCORD_TOKEN"),
             modelslab_api_key=reader.secret("MODELSLAB_API_KEY"),
             database_url=normalise_database_url(reader.text("DATABASE_URL", DEFAULT_DATABASE_URL)),
@@ -64,7 +64,8 @@ class Settings:
                 "MODELSLAB_BASE_URL", DEFAULT_MODELSLAB_BASE_URL, ("http", "https")
             ),
             discord_api_base=reader.optional_url("DISCORD_API_BASE", ("http", "https")),
-            discord_gateway_url=reader.optional_url("DISCORD_GATEWAY_URL", ("ws", "wss")),
+            # Used exactly as given: a gateway URL's path is part of it.
+            discord_gateway_url=reader.optional_url("DISCORD_GATEWAY_URL", ("ws", "wss"), strip_slash=False),
             dev_guild_id=reader.optional_int("DEV_GUILD_ID"),
             log_level=reader.log_level("LOG_LEVEL", "INFO"),
             max_jobs_in_flight=reader.integer("MAX_JOBS_IN_FLIGHT", 5, minimum=1),
@@ -79,13 +80,13 @@ class Settings:
             shard_count=reader.optional_int("SHARD_COUNT"),
             shard_ids=tuple(shard_ids) if shard_ids else None,
         )
-        if settings.daily_credit_cap is not None and settings.daily_credit_cap < 0:
+        if config.daily_credit_cap is not None and config.daily_credit_cap < 0:
             raise ConfigError("DAILY_CREDIT_CAP cannot be negative")
-        if settings.poll_max_seconds < settings.poll_min_seconds:
+        if config.poll_max_seconds < config.poll_min_seconds:
             raise ConfigError("POLL_MAX_SECONDS must be at least POLL_MIN_SECONDS")
-        if settings.shard_ids and settings.shard_count is None:
+        if config.shard_ids and config.shard_count is None:
             raise ConfigError("SHARD_IDS needs SHARD_COUNT")
-        return settings
+        return config
 
 
 def normalise_database_url(url: str) -> str:
@@ -130,14 +131,15 @@ class _Reader:
     def url(self, name: str, default: str, schemes: tuple[str, ...]) -> str:
         return self.optional_url(name, schemes) or default
 
-    def optional_url(self, name: str, schemes: tuple[str, ...]) -> str | None:
+    def optional_url(self, name: str, schemes: tuple[str, ...], *, strip_slash: bool = True) -> str | None:
         value = self._raw(name)
         if value is None:
             return None
         if not any(value.startswith(f"{scheme}://") for scheme in schemes):
             allowed = " or ".join(f"{s}://" for s in schemes)
             raise ConfigError(f"{name} must start with {allowed}")
-        return value.rstrip("/")
+        # A REST base has paths appended to it ("/channels/…"), so a trailing slash would double up.
+        return value.rstrip("/") if strip_slash else value
 
     def integer(self, name: str, default: int, *, minimum: int) -> int:
         value = self.optional_int(name)

@@ -12,10 +12,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import ledger
 from storage.engine import SessionFactory
-from storage.ledger import EntryKind, Movement
+from storage.ledger import Movement
+from storage.states import AllowanceMode, EntryKind
 from storage.tables import LedgerEntry
 from storage.types import utcnow
-from videobot.server_settings import AllowanceMode, ServerRules, ServerSettings
+from videobot.errors import Refused
+from videobot.rulebook import Rulebook, ServerRules
 
 log = logging.getLogger(__name__)
 
@@ -51,26 +53,48 @@ class HistoryPage:
     total: int
 
 
-class CreditsError(Exception):
+class CreditsError(Refused):
     """A refused credit operation; ``str()`` is the message for the moderator."""
 
 
-async def open_member(session: AsyncSession, member: Member, rules: ServerRules, now: datetime) -> int:
-    """The member's account id, opened with the starting balance if new and given any allowance due.
-
-    Called on every member action, in that action's transaction: the allowance is applied lazily, so
-    no scheduler is needed, and a member away for a week gets what is due in one entry.
-    """
-    account_id = await ledger.ensure_account(
+async def open_account(session: AsyncSession, member: Member, rules: ServerRules, now: datetime) -> int:
+    """The member's own account id in the server, opened with the starting balance on first use."""
+    return await ledger.ensure_account(
         session,
         guild_id=member.guild_id,
         user_id=member.user_id,
         starting_balance=rules.starting_balance,
         at=now,
     )
-    if rules.allowance_mode is not AllowanceMode.OFF:
-        await _apply_allowance(session, account_id, member, rules, now)
-    return account_id
+
+
+async def pay_allowance(
+    session: AsyncSession, account_id: int, member: Member, rules: ServerRules, now: datetime
+) -> None:
+    """Give the member the daily allowance due, once per UTC day, in the caller's transaction.
+
+    Called on every member action: the allowance is applied lazily, so no scheduler is needed, and
+    a member away for a week gets what is due in one entry.
+    """
+    if rules.allowance_mode is AllowanceMode.OFF:
+        return
+    today = now.date()
+    balance, last_day = await ledger.account_state(session, account_id=account_id)
+    if last_day == today:
+        return
+    due = allowance_due(rules, balance=balance, last_day=last_day, today=today, role_ids=member.role_ids)
+    # Claim the day first: of two concurrent actions, only one gives the allowance.
+    if not await ledger.claim_allowance_day(session, account_id=account_id, last=last_day, today=today):
+        return
+    if due > 0:
+        days = "" if last_day is None else f" for {(today - last_day).days} day(s)"
+        await ledger.move_credits(
+            session,
+            account_id=account_id,
+            amount=due,
+            kind=EntryKind.ALLOWANCE,
+            reason=f"daily allowance{days}",
+        )
 
 
 def allowance_due(
@@ -91,43 +115,23 @@ def allowance_due(
     return 0
 
 
-async def _apply_allowance(
-    session: AsyncSession, account_id: int, member: Member, rules: ServerRules, now: datetime
-) -> None:
-    today = now.date()
-    balance, last_day = await ledger.account_state(session, account_id=account_id)
-    if last_day == today:
-        return
-    due = allowance_due(rules, balance=balance, last_day=last_day, today=today, role_ids=member.role_ids)
-    # Claim the day first: of two concurrent actions, only one gives the allowance.
-    if not await ledger.claim_allowance_day(session, account_id=account_id, last=last_day, today=today):
-        return
-    if due > 0:
-        days = "" if last_day is None else f" for {(today - last_day).days} day(s)"
-        await ledger.move_credits(
-            session,
-            account_id=account_id,
-            amount=due,
-            kind=EntryKind.ALLOWANCE,
-            reason=f"daily allowance{days}",
-        )
-
-
 class Credits:
     """Balances, moderator changes and histories, with each server's rules applied."""
 
     def __init__(
-        self, sessions: SessionFactory, settings: ServerSettings, *, clock: Callable[[], datetime] = utcnow
+        self, sessions: SessionFactory, rulebook: Rulebook, *, clock: Callable[[], datetime] = utcnow
     ) -> None:
         self._sessions = sessions
-        self._settings = settings
+        self._rulebook = rulebook
         self._clock = clock
 
     async def balance(self, member: Member) -> int:
         """The member's balance (opening the account, and applying any allowance due)."""
-        rules = await self._settings.rules(member.guild_id)
+        rules = await self._rulebook.rules(member.guild_id)
         async with self._sessions() as session, session.begin():
-            account_id = await open_member(session, member, rules, self._clock())
+            now = self._clock()
+            account_id = await open_account(session, member, rules, now)
+            await pay_allowance(session, account_id, member, rules, now)
             balance, _ = await ledger.account_state(session, account_id=account_id)
             return balance
 
@@ -192,10 +196,11 @@ class Credits:
         reason: str | None,
     ) -> Movement:
         reason = (reason or "").strip()[:REASON_MAX] or None
-        rules = await self._settings.rules(member.guild_id)
+        rules = await self._rulebook.rules(member.guild_id)
         now = self._clock()
         async with self._sessions() as session, session.begin():
-            account_id = await open_member(session, member, rules, now)
+            account_id = await open_account(session, member, rules, now)
+            await pay_allowance(session, account_id, member, rules, now)
             # The row is locked by account_state until commit, so the delta fits the balance it saw.
             balance, _ = await ledger.account_state(session, account_id=account_id)
             movement = await ledger.move_credits(

@@ -9,6 +9,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from videobot.errors import Refused
+
 
 class MediaKind(enum.Enum):
     """A file format the bot knows, with the MIME type it is sent under."""
@@ -109,16 +111,15 @@ IMAGE_RULE = MediaRule("image", IMAGE_KINDS, PROVIDER_UPLOAD_LIMIT)
 AUDIO_RULE = MediaRule("audio", AUDIO_KINDS, PROVIDER_UPLOAD_LIMIT)
 
 
-class RejectedFile(Exception):
+class RejectedFile(Refused):
     """An attachment the bot will not use; ``str()`` is the message for the member."""
 
 
 def check_declared_size(rule: MediaRule, filename: str, size: int) -> None:
     """Refuse a file by its announced size before downloading it."""
     if size > rule.max_bytes:
-        raise RejectedFile(
-            f"The {rule.label} `{filename}` is {_mb(size)}; the limit is {_mb(rule.max_bytes)}."
-        )
+        have, limit = _sizes(size, rule.max_bytes)
+        raise RejectedFile(f"The {rule.label} `{filename}` is {have}; the limit is {limit}.")
     if size == 0:
         raise RejectedFile(f"The {rule.label} `{filename}` is empty.")
 
@@ -135,5 +136,7 @@ def check_file(rule: MediaRule, filename: str, data: bytes) -> MediaKind:
     return kind
 
 
-def _mb(size: int) -> str:
-    return f"{size / 1_000_000:.1f} MB"
+def _sizes(size: int, limit: int) -> tuple[str, str]:
+    # "5.0 MB; the limit is 5.0 MB" would not say what is wrong: then count bytes.
+    have, most = f"{size / 1_000_000:.1f} MB", f"{limit / 1_000_000:.1f} MB"
+    return (have, most) if have != most else (f"{size:,} bytes", f"{limit:,} bytes")

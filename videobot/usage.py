@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from storage import usage as usage_queries
 from storage.engine import SessionFactory
+from storage.states import REFUNDED_STATES, JobState
 from storage.tables import Job
 from storage.types import utcnow
-from videobot.jobs import REFUNDED_STATES, JobState
 
 MAX_DAYS = 90
 TOP_MEMBERS = 5
@@ -90,10 +90,10 @@ async def usage_report(sessions: SessionFactory, *, guild_id: int, days: int, no
         (MemberUsage(user, len(js), sum(_kept(j) for j in js)) for user, js in per_member.items()),
         key=lambda m: (-m.credits, -m.jobs, m.user_id),
     )
-    outcomes = Counter(JobState(j.state) for j in jobs)
-    refunded = sum(j.cost for j in jobs if JobState(j.state) in REFUNDED_STATES)
+    outcomes = Counter(j.state for j in jobs)
+    refunded = sum(j.cost for j in jobs if j.state in REFUNDED_STATES)
     return UsageReport(day_rows, members[:TOP_MEMBERS], dict(outcomes), refunded, running)
 
 
 def _kept(job: Job) -> int:
-    return 0 if JobState(job.state) in REFUNDED_STATES else job.cost
+    return 0 if job.state in REFUNDED_STATES else job.cost

@@ -1,19 +1,16 @@
-"""Alembic environment: migrations run on a connection handed in by `storage.migrate`,
-or, from the alembic command line, on one opened from DATABASE_URL."""
+"""Alembic environment: migrations run on a connection handed in by `storage.migrate`, or, from the
+alembic command line, on one opened from the URL given with ``-x url=…`` (see README, "Migrations")."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 
 from alembic import context
-from dotenv import load_dotenv
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 import storage.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from storage.engine import create_engine
-from videobot.config import DEFAULT_DATABASE_URL, normalise_database_url
 
 target_metadata = SQLModel.metadata
 
@@ -30,8 +27,9 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_from_url() -> None:
-    load_dotenv()
-    url = normalise_database_url(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
+    url = context.get_x_argument(as_dictionary=True).get("url")
+    if not url:
+        raise SystemExit("give the database with -x url=sqlite+aiosqlite:///data/videobot.db (an async URL)")
     engine = create_engine(url)
     try:
         async with engine.connect() as connection:

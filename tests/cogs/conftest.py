@@ -20,7 +20,7 @@ from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.modelslab_server import FakeModelsLab
 from tests.member import GUILD, Members, populate
 from videobot.catalog import load_catalog
-from videobot.config import Settings
+from videobot.config import Config
 from videobot.modelslab import ModelsLabClient
 
 TOKEN = "flow-discord-token"
@@ -41,17 +41,22 @@ class Flow(Members):
 
 
 @pytest.fixture
-def flow_settings(tmp_path: Path) -> Settings:
-    return Settings(
-        discord_token=TOKEN,
-        modelslab_api_key=KEY,
-        database_url=f"sqlite+aiosqlite:///{tmp_path}/flow.db",
-        dev_guild_id=GUILD,
-        starting_balance=START,
-        poll_min_seconds=0.1,
-        poll_max_seconds=0.5,
-        lease_seconds=3,
-        data_dir=tmp_path / "data",
+def flow_config(tmp_path: Path, request: pytest.FixtureRequest) -> Config:
+    """The bot's configuration; a test changes it with ``@pytest.mark.config(name=value, ...)``."""
+    marker = request.node.get_closest_marker("config")
+    return Config(
+        **{
+            "discord_token": TOKEN,
+            "modelslab_api_key": KEY,
+            "database_url": f"sqlite+aiosqlite:///{tmp_path}/flow.db",
+            "dev_guild_id": GUILD,
+            "starting_balance": START,
+            "poll_min_seconds": 0.1,
+            "poll_max_seconds": 0.5,
+            "lease_seconds": 3,
+            "data_dir": tmp_path / "data",
+            **(marker.kwargs if marker else {}),
+        }
     )
 
 
@@ -71,20 +76,20 @@ async def fakes() -> AsyncIterator[tuple[FakeDiscord, FakeModelsLab]]:
 
 @pytest.fixture
 async def flow(
-    fakes: tuple[FakeDiscord, FakeModelsLab], flow_settings: Settings, monkeypatch: pytest.MonkeyPatch
+    fakes: tuple[FakeDiscord, FakeModelsLab], flow_config: Config, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Flow]:
     discord_fake, modelslab = fakes
     monkeypatch.setattr(discord.http.Route, "BASE", discord_fake.api_base)
     monkeypatch.setattr(
         discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(discord_fake.gateway_url)
     )
-    settings = replace(flow_settings, modelslab_base_url=modelslab.base_url)
-    engine = create_engine(settings.database_url)
+    config = replace(flow_config, modelslab_base_url=modelslab.base_url)
+    engine = create_engine(config.database_url)
     await upgrade_database(engine)
     sessions = create_session_factory(engine)
     async with aiohttp.ClientSession() as http:
         bot = VideoBot(
-            settings=settings,
+            config=config,
             sessions=sessions,
             http=http,
             modelslab=ModelsLabClient(http, api_key=KEY, base_url=modelslab.base_url),

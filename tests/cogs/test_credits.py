@@ -35,7 +35,7 @@ async def test_members_are_refused_every_moderator_command_and_nothing_changes(
     answer = await flow.run(command, user=OTHER_MEMBER, **options)
     assert ("Only" in answer and "moderator" in answer.lower()) or "Manage Server" in answer
     assert await flow.balance(MEMBER) == START
-    rules = await flow.bot.server_settings.rules(GUILD)
+    rules = await flow.bot.rulebook.rules(GUILD)
     assert rules.daily_credit_cap is None
     assert rules.starting_balance == START
 

@@ -10,13 +10,13 @@ from sqlmodel import select
 
 from storage.engine import SessionFactory
 from storage.ledger import (
-    EntryKind,
     InsufficientCredits,
     balance_of,
     ensure_account,
     ledger_sum,
     move_credits,
 )
+from storage.states import EntryKind
 from storage.tables import Account, LedgerEntry
 from tests.storage.factories import insert_job
 

@@ -1,32 +1,32 @@
-"""Settings from the environment: defaults, URL mapping, one-line errors that name the variable."""
+"""The configuration from the environment: defaults, URL mapping, one-line errors that name the variable."""
 
 from __future__ import annotations
 
 import pytest
 
-from videobot.config import ConfigError, Settings, normalise_database_url
+from videobot.config import Config, ConfigError, normalise_database_url
 
 SECRETS = {"DISCORD_TOKEN": "discord-secret-token", "MODELSLAB_API_KEY": "modelslab-secret-key"}
 
 
 def test_defaults_need_only_the_two_secrets() -> None:
-    settings = Settings.from_env(SECRETS)
-    assert settings.database_url == "sqlite+aiosqlite:///data/videobot.db"
-    assert settings.max_jobs_in_flight == 5
-    assert settings.modelslab_base_url == "https://modelslab.com/api"
-    assert settings.discord_api_base is None
+    config = Config.from_env(SECRETS)
+    assert config.database_url == "sqlite+aiosqlite:///data/videobot.db"
+    assert config.max_jobs_in_flight == 5
+    assert config.modelslab_base_url == "https://modelslab.com/api"
+    assert config.discord_api_base is None
 
 
 @pytest.mark.parametrize("missing", ["DISCORD_TOKEN", "MODELSLAB_API_KEY"])
 def test_a_missing_secret_is_named(missing: str) -> None:
     env = {k: v for k, v in SECRETS.items() if k != missing}
     with pytest.raises(ConfigError, match=f"^{missing} is not set"):
-        Settings.from_env(env)
+        Config.from_env(env)
 
 
 def test_a_placeholder_secret_is_refused() -> None:
     with pytest.raises(ConfigError, match="DISCORD_TOKEN still holds a placeholder"):
-        Settings.from_env({**SECRETS, "DISCORD_TOKEN": "changeme"})
+        Config.from_env({**SECRETS, "DISCORD_TOKEN": "changeme"})
 
 
 @pytest.mark.parametrize(
@@ -40,7 +40,7 @@ def test_a_placeholder_secret_is_refused() -> None:
 )
 def test_database_urls_are_mapped_to_async_drivers(given: str, expected: str) -> None:
     assert normalise_database_url(given) == expected
-    assert Settings.from_env({**SECRETS, "DATABASE_URL": given}).database_url == expected
+    assert Config.from_env({**SECRETS, "DATABASE_URL": given}).database_url == expected
 
 
 @pytest.mark.parametrize(
@@ -56,10 +56,10 @@ def test_database_urls_are_mapped_to_async_drivers(given: str, expected: str) ->
 )
 def test_bad_values_are_named(name: str, value: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        Settings.from_env({**SECRETS, name: value})
+        Config.from_env({**SECRETS, name: value})
 
 
 def test_secrets_stay_out_of_repr() -> None:
-    text = repr(Settings.from_env(SECRETS))
+    text = repr(Config.from_env(SECRETS))
     assert "discord-secret-token" not in text
     assert "modelslab-secret-key" not in text

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 from collections.abc import Coroutine
 from datetime import UTC, date, datetime, timedelta
@@ -14,11 +13,12 @@ from sqlmodel import select
 
 from storage.engine import SessionFactory
 from storage.ledger import ledger_sum
-from storage.tables import Account
+from storage.states import AllowanceMode
+from storage.tables import Account, LedgerEntry
 from videobot.catalog import VideoChoices, load_catalog, validate_choices
 from videobot.credits import Credits, CreditsError, Member, allowance_due
-from videobot.jobs import CapReached, JobError, JobRequest, Jobs
-from videobot.server_settings import AllowanceMode, ServerRules, ServerSettings
+from videobot.jobs import CapReached, JobError, JobRequest, Jobs, NotEnoughCredits
+from videobot.rulebook import Rulebook, ServerRules
 
 CATALOG = load_catalog()
 GUILD = 1
@@ -47,13 +47,13 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def settings(sessions: SessionFactory) -> ServerSettings:
-    return ServerSettings(sessions, CATALOG, default_starting_balance=20)
+def rulebook(sessions: SessionFactory) -> Rulebook:
+    return Rulebook(sessions, CATALOG, default_starting_balance=20)
 
 
 @pytest.fixture
-def credits(sessions: SessionFactory, settings: ServerSettings, clock: Clock) -> Credits:
-    return Credits(sessions, settings, clock=clock)
+def credits(sessions: SessionFactory, rulebook: Rulebook, clock: Clock) -> Credits:
+    return Credits(sessions, rulebook, clock=clock)
 
 
 async def consistent(sessions: SessionFactory) -> None:
@@ -93,9 +93,9 @@ def test_role_bonuses_add_to_the_allowance() -> None:
 
 
 async def test_add_allowance_accrues_over_simulated_days_once_per_return(
-    credits: Credits, settings: ServerSettings, clock: Clock, sessions: SessionFactory
+    credits: Credits, rulebook: Rulebook, clock: Clock, sessions: SessionFactory
 ) -> None:
-    await settings.update(GUILD, actor_id=MOD, allowance_mode="add", allowance_amount=5, allowance_cap=100)
+    await rulebook.update(GUILD, actor_id=MOD, allowance_mode="add", allowance_amount=5, allowance_cap=100)
     assert await credits.balance(ALICE) == 25  # 20 to start + today's 5
     assert await credits.balance(ALICE) == 25  # same day: nothing more
     clock.advance(7)  # away for a week
@@ -112,12 +112,12 @@ async def test_add_allowance_accrues_over_simulated_days_once_per_return(
 
 
 async def test_floor_allowance_tops_up_once_a_day_with_role_bonus(
-    credits: Credits, settings: ServerSettings, clock: Clock
+    credits: Credits, rulebook: Rulebook, clock: Clock
 ) -> None:
-    await settings.update(
+    await rulebook.update(
         GUILD, actor_id=MOD, starting_balance=0, allowance_mode="floor", allowance_amount=10
     )
-    await settings.set_role_bonus(GUILD, 555, 5, actor_id=MOD)
+    await rulebook.set_role_bonus(GUILD, 555, 5, actor_id=MOD)
     booster = Member(GUILD, 11, role_ids=(555,))
     assert await credits.balance(booster) == 15
     await credits.revoke(booster, 15, actor_id=MOD, reason=None)
@@ -127,9 +127,9 @@ async def test_floor_allowance_tops_up_once_a_day_with_role_bonus(
 
 
 async def test_concurrent_first_actions_give_the_allowance_once(
-    credits: Credits, settings: ServerSettings, sessions: SessionFactory
+    credits: Credits, rulebook: Rulebook, sessions: SessionFactory
 ) -> None:
-    await settings.update(GUILD, actor_id=MOD, allowance_mode="add", allowance_amount=5)
+    await rulebook.update(GUILD, actor_id=MOD, allowance_mode="add", allowance_amount=5)
     balances = await asyncio.gather(*(credits.balance(ALICE) for _ in range(20)))
     assert set(balances) == {25}
     await consistent(sessions)
@@ -166,19 +166,29 @@ async def test_history_pages_newest_first(credits: Credits) -> None:
 
 
 async def test_many_concurrent_grants_revokes_and_debits_keep_the_books_straight(
-    sessions: SessionFactory, settings: ServerSettings, credits: Credits, clock: Clock
+    sessions: SessionFactory, rulebook: Rulebook, credits: Credits, clock: Clock
 ) -> None:
-    jobs = Jobs(sessions, CATALOG, settings, clock=clock)
+    jobs = Jobs(sessions, CATALOG, rulebook, clock=clock)
+    # 20 + 400 credits, revokes take at most 250: whatever the order, at least 4 debits of 40 fit.
+    await credits.grant(ALICE, 400, actor_id=MOD, reason=None)
 
-    async def debit() -> object:
-        with contextlib.suppress(JobError):
-            return await jobs.create(request(ALICE.user_id))
-        return None
+    async def debit() -> bool:
+        try:
+            await jobs.create(request(ALICE.user_id))
+        except NotEnoughCredits:  # the only refusal allowed here: anything else fails the test
+            return False
+        return True
 
-    actions: list[Coroutine[Any, Any, object]] = [debit() for _ in range(20)]
-    actions += [credits.grant(ALICE, 30, actor_id=MOD, reason=None) for _ in range(10)]
-    actions += [credits.revoke(ALICE, 25, actor_id=MOD, reason=None) for _ in range(10)]
-    await asyncio.gather(*actions)
+    debits = [debit() for _ in range(20)]
+    others: list[Coroutine[Any, Any, object]] = [
+        credits.grant(ALICE, 30, actor_id=MOD, reason=None) for _ in range(10)
+    ]
+    others += [credits.revoke(ALICE, 25, actor_id=MOD, reason=None) for _ in range(10)]
+    accepted, _ = await asyncio.gather(asyncio.gather(*debits), asyncio.gather(*others))
+    assert sum(accepted) >= 4
+    async with sessions() as session:
+        debit_entries = (await session.exec(select(LedgerEntry).where(LedgerEntry.kind == "debit"))).all()
+    assert len(debit_entries) == sum(accepted)
     await consistent(sessions)
 
 
@@ -194,10 +204,10 @@ def request(user_id: int) -> JobRequest:
 
 
 async def test_server_daily_cap_refuses_past_the_cap_and_resets_next_day(
-    sessions: SessionFactory, settings: ServerSettings, clock: Clock
+    sessions: SessionFactory, rulebook: Rulebook, clock: Clock
 ) -> None:
-    await settings.update(GUILD, actor_id=MOD, starting_balance=1000, daily_credit_cap=100)
-    jobs = Jobs(sessions, CATALOG, settings, clock=clock)
+    await rulebook.update(GUILD, actor_id=MOD, starting_balance=1000, daily_credit_cap=100)
+    jobs = Jobs(sessions, CATALOG, rulebook, clock=clock)
     results = await asyncio.gather(
         *(jobs.create(request(100 + i)) for i in range(10)), return_exceptions=True
     )
@@ -214,11 +224,11 @@ async def test_server_daily_cap_refuses_past_the_cap_and_resets_next_day(
 
 
 async def test_bot_wide_daily_cap_spans_servers(
-    sessions: SessionFactory, settings: ServerSettings, clock: Clock
+    sessions: SessionFactory, rulebook: Rulebook, clock: Clock
 ) -> None:
-    await settings.update(GUILD, actor_id=MOD, starting_balance=1000)
-    await settings.update(2, actor_id=MOD, starting_balance=1000)
-    jobs = Jobs(sessions, CATALOG, settings, global_daily_cap=100, clock=clock)
+    await rulebook.update(GUILD, actor_id=MOD, starting_balance=1000)
+    await rulebook.update(2, actor_id=MOD, starting_balance=1000)
+    jobs = Jobs(sessions, CATALOG, rulebook, global_daily_cap=100, clock=clock)
     await jobs.create(request(1))
     other = JobRequest(
         interaction_id=next(_ids), guild_id=2, channel_id=3, user_id=1, video=VIDEO, upload_limit=1
@@ -229,10 +239,10 @@ async def test_bot_wide_daily_cap_spans_servers(
 
 
 async def test_jobs_in_progress_per_member_are_limited(
-    sessions: SessionFactory, settings: ServerSettings, clock: Clock
+    sessions: SessionFactory, rulebook: Rulebook, clock: Clock
 ) -> None:
-    await settings.update(GUILD, actor_id=MOD, starting_balance=1000, max_jobs_per_member=2)
-    jobs = Jobs(sessions, CATALOG, settings, clock=clock)
+    await rulebook.update(GUILD, actor_id=MOD, starting_balance=1000, max_jobs_per_member=2)
+    jobs = Jobs(sessions, CATALOG, rulebook, clock=clock)
     for _ in range(2):
         await jobs.create(request(7))
     with pytest.raises(JobError, match="You have 2 videos in progress and this server allows 2"):
@@ -240,9 +250,9 @@ async def test_jobs_in_progress_per_member_are_limited(
     await jobs.create(request(8))  # another member is not affected
 
 
-async def test_price_overrides_apply_to_new_jobs(settings: ServerSettings, sessions: SessionFactory) -> None:
-    await settings.set_price(GUILD, "veo-3.1-fast", 7, actor_id=MOD)
-    jobs = Jobs(sessions, CATALOG, settings)
-    rules = await settings.rules(GUILD)
+async def test_price_overrides_apply_to_new_jobs(rulebook: Rulebook, sessions: SessionFactory) -> None:
+    await rulebook.set_price(GUILD, "veo-3.1-fast", 7, actor_id=MOD)
+    jobs = Jobs(sessions, CATALOG, rulebook)
+    rules = await rulebook.rules(GUILD)
     assert jobs.price(rules, VideoChoices(kind="text", prompt="x", duration=8)).cost == 7
     assert jobs.price(rules, VideoChoices(kind="text", prompt="x", model_id="veo-3.1")).cost == 200

@@ -42,7 +42,12 @@ def test_text_pretending_to_be_an_image_is_refused() -> None:
 
 
 def test_size_limit_is_stated() -> None:
-    with pytest.raises(RejectedFile, match=r"is 5.0 MB; the limit is 5.0 MB|the limit is 5.0 MB"):
+    with pytest.raises(RejectedFile, match=r"`big.png` is 6.0 MB; the limit is 5.0 MB\.$"):
+        check_file(IMAGE_RULE, "big.png", SAMPLES[MediaKind.PNG] + bytes(6_000_000))
+
+
+def test_a_file_just_over_the_limit_is_told_in_bytes() -> None:
+    with pytest.raises(RejectedFile, match=r"is 5,000,028 bytes; the limit is 5,000,000 bytes\.$"):
         check_file(IMAGE_RULE, "big.png", SAMPLES[MediaKind.PNG] + bytes(5_000_000))
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Final, Literal, TypeAlias
 
+from videobot.errors import Refused
+
 Kind: TypeAlias = Literal["text", "image"]
 """What a model starts from: a text prompt, or an image (plus a prompt)."""
 
@@ -53,7 +55,7 @@ class CatalogError(Exception):
     """The catalog file is missing or inconsistent. Raised at start; the message names the model and key."""
 
 
-class InvalidRequest(Exception):
+class InvalidRequest(Refused):
     """A member's choices cannot become a job. ``str()`` is the exact message to show them.
 
     Several problems can be reported at once (one per line) so a member fixes them in one go;

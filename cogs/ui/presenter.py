@@ -12,12 +12,12 @@ from pathlib import Path
 
 import discord
 
-from cogs.buttons import result_view, vote_view
-from cogs.embeds import campaign_report_embed, clip, status_embed, timestamp
-from storage.tables import Campaign, Job
-from videobot.campaigns import CampaignReport
+from cogs.ui.buttons import result_view, vote_view
+from cogs.ui.embeds import campaign_report_embed, clip, status_embed, timestamp
+from videobot.campaigns import Campaign, CampaignReport
 from videobot.catalog import Catalog
-from videobot.delivery import DeliveryError, DeliveryImpossible, UploadTooLarge
+from videobot.jobs import Job
+from videobot.jobs.delivery import DeliveryError, DeliveryImpossible, UploadTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ _MISSING_ACCESS = {50001, 50013, 10003}  # missing access, missing permissions, 
 
 
 class DiscordPresenter:
-    """Implements `videobot.delivery.JobPresenter` with a logged-in discord.py client."""
+    """Implements `videobot.jobs.delivery.JobPresenter` and `videobot.campaigns.CampaignPresenter`."""
 
     def __init__(self, client: discord.Client, catalog: Catalog) -> None:
         self._client = client

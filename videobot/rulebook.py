@@ -1,44 +1,32 @@
-"""Each server's own rules: starting balance, daily allowance, role bonuses, prices, moderators,
-audit channel, where videos may be made, and limits. Stored in ``guild_settings``."""
+"""Each server's own rules (starting balance, daily allowance, role bonuses, prices, moderators,
+audit channel, where videos may be made, limits): `ServerRules` are the values with the bot-wide
+defaults filled in, and the `Rulebook` reads and changes them (stored in ``guild_settings``)."""
 
 from __future__ import annotations
 
-import enum
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from storage import guild_settings as settings_queries
+from storage import server_rules as rules_queries
 from storage.engine import SessionFactory
-from storage.tables import GuildSettings
+from storage.states import AllowanceMode
+from storage.tables import ServerRulesRow
 from storage.types import utcnow
 from videobot.catalog import Catalog, UnknownModel
+from videobot.errors import Refused
 
 log = logging.getLogger(__name__)
 
 MAX_CREDITS = 1_000_000_000
 
 
-class AllowanceMode(enum.StrEnum):
-    """How the daily allowance works."""
+class SettingsError(Refused):
+    """A setting value that cannot be used; ``str()`` says why and that nothing was changed."""
 
-    OFF = "off"
-    FLOOR = "floor"  # top the balance up to the amount
-    ADD = "add"  # add the amount each day, up to a cap
-
-    def describe(self, amount: int, cap: int | None) -> str:
-        """The mode in words, for settings displays."""
-        if self is AllowanceMode.FLOOR:
-            return f"tops balances up to {amount} credits each day"
-        if self is AllowanceMode.ADD:
-            limit = f", up to {cap}" if cap is not None else ""
-            return f"adds {amount} credits each day{limit}"
-        return "off"
-
-
-class SettingsError(Exception):
-    """A setting value that cannot be used; ``str()`` says why."""
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"{problem} Nothing was changed.")
 
 
 @dataclass(frozen=True)
@@ -73,8 +61,8 @@ class ServerRules:
         )
 
 
-class ServerSettings:
-    """Reads and changes servers' settings, checking every value."""
+class Rulebook:
+    """Reads and changes servers' rules, checking every value."""
 
     def __init__(self, sessions: SessionFactory, catalog: Catalog, *, default_starting_balance: int) -> None:
         self._sessions = sessions
@@ -84,14 +72,14 @@ class ServerSettings:
     async def rules(self, guild_id: int) -> ServerRules:
         """The server's rules (all defaults when it never changed a setting)."""
         async with self._sessions() as session:
-            row = await settings_queries.load(session, guild_id=guild_id)
+            row = await rules_queries.load(session, guild_id=guild_id)
         return self._rules(guild_id, row)
 
     async def update(self, guild_id: int, *, actor_id: int, **changes: Any) -> ServerRules:
         """Change some settings; every value is checked first, and nothing changes on an error."""
         checked = self._check(changes)
         async with self._sessions() as session, session.begin():
-            row = await settings_queries.load(session, guild_id=guild_id) or GuildSettings(guild_id=guild_id)
+            row = await rules_queries.load(session, guild_id=guild_id) or ServerRulesRow(guild_id=guild_id)
             for name, value in checked.items():
                 setattr(row, name, value)
             self._check_allowance(row)
@@ -152,7 +140,7 @@ class ServerSettings:
     # -- checks -------------------------------------------------------------------------------------
 
     def _check(self, changes: Mapping[str, Any]) -> dict[str, Any]:
-        known = set(GuildSettings.model_fields) - {"guild_id", "updated_at"}
+        known = set(ServerRulesRow.model_fields) - {"guild_id", "updated_at"}
         unknown = set(changes) - known
         if unknown:
             raise SettingsError(f"Unknown settings: {', '.join(sorted(unknown))}")
@@ -171,13 +159,13 @@ class ServerSettings:
             raise SettingsError("The jobs-per-member limit must be at least 1 (or removed).")
         if "allowance_mode" in checked:
             try:
-                checked["allowance_mode"] = AllowanceMode(checked["allowance_mode"]).value
+                checked["allowance_mode"] = AllowanceMode(checked["allowance_mode"])
             except ValueError:
                 raise SettingsError("The allowance mode is off, floor or add.") from None
         return checked
 
     @staticmethod
-    def _check_allowance(row: GuildSettings) -> None:
+    def _check_allowance(row: ServerRulesRow) -> None:
         mode = AllowanceMode(row.allowance_mode)
         if mode is not AllowanceMode.OFF and row.allowance_amount < 1:
             raise SettingsError("A daily allowance needs an amount of at least 1 credit.")
@@ -188,7 +176,7 @@ class ServerSettings:
         ):
             raise SettingsError("The allowance cap must be at least the daily amount.")
 
-    def _rules(self, guild_id: int, row: GuildSettings | None) -> ServerRules:
+    def _rules(self, guild_id: int, row: ServerRulesRow | None) -> ServerRules:
         if row is None:
             return ServerRules(guild_id=guild_id, starting_balance=self._default_starting_balance)
         return ServerRules(
@@ -196,7 +184,7 @@ class ServerSettings:
             starting_balance=(
                 self._default_starting_balance if row.starting_balance is None else row.starting_balance
             ),
-            allowance_mode=AllowanceMode(row.allowance_mode),
+            allowance_mode=row.allowance_mode,
             allowance_amount=row.allowance_amount,
             allowance_cap=row.allowance_cap,
             role_bonuses={int(k): int(v) for k, v in row.role_bonuses.items()},

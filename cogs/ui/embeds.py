@@ -1,4 +1,5 @@
-"""How jobs look in Discord: the status message and the job list."""
+"""How things look in Discord: the status message, job lists, histories, prices, settings, usage and
+campaigns, as embeds."""
 
 from __future__ import annotations
 
@@ -6,12 +7,11 @@ from datetime import datetime
 
 import discord
 
-from storage.tables import Job
 from videobot.campaigns import CampaignOverview, CampaignReport, CampaignStatus
 from videobot.catalog import Catalog, InvalidRequest, PriceLine, ValidatedVideo
 from videobot.credits import HistoryPage
-from videobot.jobs import JobState
-from videobot.server_settings import ServerRules
+from videobot.jobs import Job, JobState
+from videobot.rulebook import ServerRules
 from videobot.usage import UsageReport
 
 _COLOURS = {
@@ -35,7 +35,7 @@ def timestamp(when: datetime, style: str = "R") -> str:
 
 def status_embed(job: Job, catalog: Catalog, *, queue_position: int | None = None) -> discord.Embed:
     """The job's status message: prompt, model, settings, cost, owner and state."""
-    state = JobState(job.state)
+    state = job.state
     embed = discord.Embed(
         title=f"Video #{job.id} · {state.label}",
         description=clip(job.prompt, 4000),
@@ -66,7 +66,7 @@ def job_list_embed(jobs: list[Job], guild_id: int) -> discord.Embed:
         return embed
     lines = []
     for job in jobs:
-        state = JobState(job.state)
+        state = job.state
         line = f"**#{job.id}** · {job.model_id} · {state.label} · {job.cost} cr · {timestamp(job.created_at)}"
         where = job.thread_id or job.channel_id
         if job.result_message_id:
@@ -189,7 +189,7 @@ def usage_embed(report: UsageReport, days: int) -> discord.Embed:
         name="Outcomes", value=f"{outcomes}; {report.refunded_credits} credits refunded", inline=False
     )
     running = "\n".join(
-        f"#{j.id} · <@{j.user_id}> · {j.model_id} · {JobState(j.state).label}" for j in report.running[:15]
+        f"#{j.id} · <@{j.user_id}> · {j.model_id} · {j.state.label}" for j in report.running[:15]
     )
     embed.add_field(
         name=f"Running now ({len(report.running)})", value=clip(running) or "nothing", inline=False

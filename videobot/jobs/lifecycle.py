@@ -1,12 +1,12 @@
-"""The job runner: takes queued jobs to ModelsLab, follows them while they render, delivers them.
+"""One job's way from where it stands to its end: submit, follow while it renders, download and
+deliver, or end it refunded with a reason the member understands.
 
-Every step is persisted before and after it happens, so a process that dies at any point leaves
-the database saying exactly what is left to do; the runner of the next process (or of another
-process sharing the same PostgreSQL) takes the job over once its lease expires.
-
-The one step that cannot be repeated safely is the paid submit: ``submitted_at`` is written just
-before the request goes out. A job found in ``submitting`` with ``submitted_at`` set and no provider
-id may or may not exist at ModelsLab, so it is failed and refunded, never sent a second time.
+Every step is persisted before and after it happens, and every change is guarded by the job's lease
+(``UPDATE ... WHERE lease_owner = me``), so a process that lost the job cannot overwrite the work of
+the one that took over. The one step that cannot be repeated safely is the paid submit:
+``submitted_at`` is written just before the request goes out. A job found in ``submitting`` with
+``submitted_at`` set and no provider id may or may not exist at ModelsLab, so it is failed and
+refunded, never sent a second time.
 """
 
 from __future__ import annotations
@@ -14,12 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import random
-import socket
-import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,11 +24,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from storage import jobs as job_queries
 from storage.engine import SessionFactory
+from storage.states import JobState
 from storage.tables import Campaign, Job, JobInput
 from storage.types import utcnow
 from videobot.catalog import Catalog, InvalidRequest, ValidatedVideo
-from videobot.delivery import DeliveryError, DeliveryImpossible, JobPresenter, UploadTooLarge
-from videobot.jobs import JobState, refund
+from videobot.jobs.book import refund
+from videobot.jobs.delivery import DeliveryError, DeliveryImpossible, JobPresenter, UploadTooLarge
+from videobot.jobs.pacing import Backoff, RunnerConfig
 from videobot.modelslab import (
     BadRequest,
     DownloadedVideo,
@@ -80,43 +77,12 @@ REASON_PROVIDER_FAILED = "The video service could not make this video. Try a dif
 REASON_TOO_MANY_RETRIES = "The video service stayed busy for too long."
 
 
-@dataclass(frozen=True)
-class RunnerSettings:
-    """How the runner paces itself."""
-
-    max_at_provider: int = 5
-    job_timeout: float = 30 * 60
-    poll_min: float = 5.0
-    poll_max: float = 30.0
-    lease_seconds: float = 60.0
-    download_dir: Path = Path("data/downloads")
-    idle_check_seconds: float = 2.0
-    # ModelsLab keeps outputs for a limited time; 24 hours is what its docs state for comparable endpoints.
-    output_lifetime: timedelta = timedelta(hours=24)
-    # An input hosted through ModelsLab must stay fetchable at least this long after submit.
-    hosted_url_margin: timedelta = timedelta(hours=1)
-    max_requeues: int = 20
-    delivery_attempts: int = 6
-
-
-class _LeaseLost(Exception):
+class LeaseLost(Exception):
     """Another process owns the job now (or its state changed under us): stop touching it."""
 
 
-@dataclass
-class _Backoff:
-    base: float
-    cap: float
-    rng: random.Random = field(default_factory=random.Random)
-
-    def delay(self, attempt: int) -> float:
-        # Exponential with ±20% jitter, so many jobs started together do not poll in lockstep.
-        raw = min(self.cap, self.base * (1.5**attempt))
-        return max(self.base / 2, raw * self.rng.uniform(0.8, 1.2))
-
-
-class JobRunner:
-    """Drives jobs through their states. One per process; several processes may share a database."""
+class JobLifecycle:
+    """Drives one job at a time through its states; the runner calls `run` in a task per job."""
 
     def __init__(
         self,
@@ -126,131 +92,22 @@ class JobRunner:
         modelslab: ModelsLabClient,
         http: aiohttp.ClientSession,
         presenter: JobPresenter,
-        settings: RunnerSettings,
-        owner: str | None = None,
+        config: RunnerConfig,
+        owner: str,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._sessions = sessions
         self._catalog = catalog
         self._modelslab = modelslab
         self._http = http
         self._presenter = presenter
-        self._settings = settings
-        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._backoff = _Backoff(settings.poll_min, settings.poll_max)
-        self._tasks: dict[int, asyncio.Task[None]] = {}
-        self._wake = asyncio.Event()
-        self._loops: list[asyncio.Task[None]] = []
+        self._config = config
+        self._owner = owner
+        self._clock = clock
+        self._backoff = Backoff(config.poll_min, config.poll_max)
 
-    @property
-    def active_job_ids(self) -> set[int]:
-        """Jobs this process is working on right now."""
-        return set(self._tasks)
-
-    def wake(self) -> None:
-        """Look for work now (a job was queued) instead of at the next idle check."""
-        self._wake.set()
-
-    async def start(self) -> None:
-        """Start claiming and running jobs in the background."""
-        self._settings.download_dir.mkdir(parents=True, exist_ok=True)
-        self._loops = [
-            asyncio.create_task(self._schedule_forever(), name="runner-scheduler"),
-            asyncio.create_task(self._keep_leases_forever(), name="runner-leases"),
-        ]
-        log.info("job runner %s started", self.owner)
-
-    async def stop(self) -> None:
-        """Stop working and hand our jobs back at once, so the next process resumes them."""
-        tasks = [*self._loops, *self._tasks.values()]
-        held = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        self._loops.clear()
-        if held:
-            with contextlib.suppress(SQLAlchemyError, OSError):
-                async with self._sessions() as session, session.begin():
-                    await job_queries.release_leases(session, owner=self.owner, job_ids=held)
-        log.info("job runner %s stopped (%d jobs handed back)", self.owner, len(held))
-
-    # -- scheduling ---------------------------------------------------------------------------
-
-    async def _schedule_forever(self) -> None:
-        while True:
-            try:
-                await self._claim_work()
-            except (SQLAlchemyError, OSError):
-                log.warning("could not claim jobs; retrying", exc_info=True)
-            except Exception:
-                # Never let the scheduler die silently: that would strand every queued job.
-                log.exception("unexpected error while claiming jobs; retrying")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._settings.idle_check_seconds)
-            # Cleared after waking, not before claiming: a wake that arrives during a claim pass
-            # then triggers another pass at once instead of waiting for the idle check.
-            self._wake.clear()
-
-    async def _claim_work(self) -> None:
-        now = utcnow()
-        lease_until = now + timedelta(seconds=self._settings.lease_seconds)
-        async with self._sessions() as session, session.begin():
-            orphans = await job_queries.claim_orphans(
-                session, owner=self.owner, lease_until=lease_until, now=now
-            )
-        for job in orphans:
-            if job.id not in self._tasks:
-                log.info("resuming job %s in state %s", job.id, job.state)
-                self._spawn(job)
-        while True:
-            async with self._sessions() as session, session.begin():
-                claimed = await job_queries.claim_next_queued(
-                    session,
-                    owner=self.owner,
-                    lease_until=lease_until,
-                    max_at_provider=self._settings.max_at_provider,
-                    now=utcnow(),
-                )
-            if claimed is None:
-                return
-            self._spawn(claimed)
-
-    def _spawn(self, job: Job) -> None:
-        assert job.id is not None
-        job_id = job.id
-        task = asyncio.create_task(self._work(job), name=f"job-{job_id}")
-        self._tasks[job_id] = task
-        task.add_done_callback(lambda _t: self._job_done(job_id))
-
-    def _job_done(self, job_id: int) -> None:
-        self._tasks.pop(job_id, None)
-        # A provider slot may have freed up.
-        self._wake.set()
-
-    async def _keep_leases_forever(self) -> None:
-        interval = self._settings.lease_seconds / 3
-        while True:
-            await asyncio.sleep(interval)
-            held = list(self._tasks)
-            if not held:
-                continue
-            until = utcnow() + timedelta(seconds=self._settings.lease_seconds)
-            try:
-                async with self._sessions() as session, session.begin():
-                    kept = await job_queries.renew_leases(
-                        session, owner=self.owner, job_ids=held, lease_until=until
-                    )
-            except (SQLAlchemyError, OSError):
-                log.warning("could not renew job leases", exc_info=True)
-                continue
-            for job_id in set(held) - kept:
-                log.warning("lost the lease on job %s; another process has it", job_id)
-                task = self._tasks.get(job_id)
-                if task is not None:
-                    task.cancel()
-
-    # -- one job --------------------------------------------------------------------------------
-
-    async def _work(self, job: Job) -> None:
+    async def run(self, job: Job) -> None:
+        """Take the job (claimed under our lease) as far as it goes; never raises but cancellation."""
         assert job.id is not None
         try:
             current: Job | None = job
@@ -260,7 +117,7 @@ class JobRunner:
                 current = await self._follow(current)
             if current is not None and current.state == _S.DELIVERING:
                 await self._deliver(current)
-        except _LeaseLost:
+        except LeaseLost:
             log.info("job %s is no longer ours; leaving it", job.id)
         except asyncio.CancelledError:
             raise
@@ -271,9 +128,9 @@ class JobRunner:
                 async with self._sessions() as session, session.begin():
                     await job_queries.release_leases(
                         session,
-                        owner=self.owner,
+                        owner=self._owner,
                         job_ids=[job.id],
-                        retry_at=utcnow() + timedelta(seconds=self._settings.lease_seconds),
+                        retry_at=self._clock() + timedelta(seconds=self._config.lease_seconds),
                     )
 
     async def _submit(self, job: Job) -> Job | None:
@@ -304,7 +161,7 @@ class JobRunner:
         payload["track_id"] = f"job-{job.id}"
         # From here on the job may exist at the provider: record that before the request leaves.
         job = await self._update(
-            job, [_S.SUBMITTING], submitted_at=utcnow(), submit_attempts=job.submit_attempts + 1
+            job, [_S.SUBMITTING], submitted_at=self._clock(), submit_attempts=job.submit_attempts + 1
         )
         try:
             result = await self._modelslab.submit(video.model.endpoint, payload)
@@ -325,25 +182,25 @@ class JobRunner:
         return await self._accepted(job, result)
 
     async def _accepted(self, job: Job, result: ProviderJob) -> Job | None:
-        now = utcnow()
+        now = self._clock()
         if result.status is JobStatus.FAILED:
             log.warning("job %s failed at submit: %s", job.id, result.message)
             await self._end_refunded(job, _S.FAILED, REASON_PROVIDER_FAILED)
             return None
         if result.status is JobStatus.SUCCESS and result.output_urls:
-            values: dict[str, Any] = {"state": _S.DELIVERING.value, "result_urls": list(result.output_urls)}
+            values: dict[str, Any] = {"state": _S.DELIVERING, "result_urls": list(result.output_urls)}
         elif result.provider_id is None:
             log.warning("job %s: the provider answered without a job id: %s", job.id, result)
             await self._end_refunded(job, _S.FAILED, REASON_UNCERTAIN_SUBMIT)
             return None
         else:
-            first_poll = max(result.eta_seconds or 0.0, self._settings.poll_min)
-            values = {"state": _S.PROCESSING.value, "next_poll_at": now + timedelta(seconds=first_poll)}
+            first_poll = max(result.eta_seconds or 0.0, self._config.poll_min)
+            values = {"state": _S.PROCESSING, "next_poll_at": now + timedelta(seconds=first_poll)}
         job = await self._update(
             job,
             [_S.SUBMITTING],
             provider_id=result.provider_id,
-            deadline_at=now + timedelta(seconds=self._settings.job_timeout),
+            deadline_at=now + timedelta(seconds=self._config.job_timeout),
             **values,
         )
         log.info(
@@ -358,7 +215,7 @@ class JobRunner:
         async with self._sessions() as session:
             inputs: Sequence[JobInput] = await job_queries.get_inputs(session, job_id=job.id)
         urls: dict[str, str] = {}
-        fresh_until = utcnow() + self._settings.hosted_url_margin
+        fresh_until = self._clock() + self._config.hosted_url_margin
         for item in inputs:
             assert item.id is not None
             if item.hosted_url and item.hosted_until and item.hosted_until > fresh_until:
@@ -378,7 +235,7 @@ class JobRunner:
         ``attempt_counted`` is False when the failure came before the submit counted the attempt.
         """
         attempts = job.submit_attempts + (0 if attempt_counted else 1)
-        if attempts >= self._settings.max_requeues:
+        if attempts >= self._config.max_requeues:
             log.warning("job %s: giving up after %s attempts: %s", job.id, attempts, exc)
             await self._end_refunded(job, _S.FAILED, REASON_TOO_MANY_RETRIES)
             return
@@ -387,10 +244,10 @@ class JobRunner:
         await self._update(
             job,
             [_S.SUBMITTING],
-            state=_S.QUEUED.value,
+            state=_S.QUEUED,
             submitted_at=None,
             submit_attempts=attempts,
-            not_before=utcnow() + timedelta(seconds=delay),
+            not_before=self._clock() + timedelta(seconds=delay),
             lease_owner=None,
             lease_expires_at=None,
         )
@@ -399,14 +256,14 @@ class JobRunner:
         """Poll the provider until the job is done, failed or past its deadline."""
         assert job.provider_id is not None and job.deadline_at is not None
         while True:
-            now = utcnow()
+            now = self._clock()
             if now >= job.deadline_at:
                 log.warning("job %s timed out at the provider (%s polls)", job.id, job.poll_count)
                 await self._end_refunded(job, _S.TIMED_OUT, REASON_TIMEOUT)
                 return None
             due = job.next_poll_at or now
             await asyncio.sleep(max(0.0, (min(due, job.deadline_at) - now).total_seconds()))
-            if utcnow() >= job.deadline_at:
+            if self._clock() >= job.deadline_at:
                 continue
             try:
                 result = await self._modelslab.fetch(job.provider_id)
@@ -422,7 +279,7 @@ class JobRunner:
             else:
                 if result.status is JobStatus.SUCCESS:
                     job = await self._update(
-                        job, [_S.PROCESSING], state=_S.DELIVERING.value, result_urls=list(result.output_urls)
+                        job, [_S.PROCESSING], state=_S.DELIVERING, result_urls=list(result.output_urls)
                     )
                     await self._show(job)
                     return job
@@ -435,14 +292,14 @@ class JobRunner:
                 job,
                 [_S.PROCESSING],
                 poll_count=job.poll_count + 1,
-                next_poll_at=utcnow() + timedelta(seconds=delay),
+                next_poll_at=self._clock() + timedelta(seconds=delay),
             )
 
     async def _deliver(self, job: Job) -> None:
         """Download the result and post it, exactly once."""
         urls = job.result_urls or []
-        expires_at = (job.submitted_at or utcnow()) + self._settings.output_lifetime
-        for attempt in range(self._settings.delivery_attempts):
+        expires_at = (job.submitted_at or self._clock()) + self._config.output_lifetime
+        for attempt in range(self._config.delivery_attempts):
             try:
                 message_id, gallery_message_id = await self._download_and_post(job, urls, expires_at)
             except OutputUnavailable as exc:
@@ -467,10 +324,10 @@ class JobRunner:
             job = await self._update(
                 job,
                 [_S.DELIVERING],
-                state=_S.DELIVERED.value,
+                state=_S.DELIVERED,
                 result_message_id=message_id,
                 gallery_message_id=gallery_message_id,
-                finished_at=utcnow(),
+                finished_at=self._clock(),
                 lease_owner=None,
                 lease_expires_at=None,
             )
@@ -483,9 +340,7 @@ class JobRunner:
         self, job: Job, urls: list[str], expires_at: datetime
     ) -> tuple[int, int | None]:
         """Post the result; the ids of the result message and, for a campaign entry, its gallery post."""
-        result = await download_video(
-            self._http, urls, self._settings.download_dir, max_bytes=job.upload_limit
-        )
+        result = await download_video(self._http, urls, self._config.download_dir, max_bytes=job.upload_limit)
         if not isinstance(result, DownloadedVideo):
             log.info("job %s: video larger than the upload limit; posting a link", job.id)
             message_id = await self._presenter.deliver_link(job, result.url, expires_at)
@@ -521,10 +376,10 @@ class JobRunner:
         assert job.id is not None
         async with self._sessions() as session, session.begin():
             updated = await job_queries.update_owned(
-                session, job_id=job.id, owner=self.owner, states=[s.value for s in states], **values
+                session, job_id=job.id, owner=self._owner, states=list(states), **values
             )
         if updated is None:
-            raise _LeaseLost
+            raise LeaseLost
         return updated
 
     async def _end_refunded(self, job: Job, state: JobState, reason: str) -> None:
@@ -534,16 +389,16 @@ class JobRunner:
             ended = await job_queries.update_owned(
                 session,
                 job_id=job.id,
-                owner=self.owner,
+                owner=self._owner,
                 states=[job.state],
-                state=state.value,
+                state=state,
                 failure_reason=reason,
-                finished_at=utcnow(),
+                finished_at=self._clock(),
                 lease_owner=None,
                 lease_expires_at=None,
             )
             if ended is None:
-                raise _LeaseLost
+                raise LeaseLost
             await refund(session, ended, reason=state.value)
         log.info("job %s ended %s and was refunded %s credits", job.id, state.value, job.cost)
         await self._show(ended)

@@ -1,22 +1,17 @@
-"""Who is acting: members with their roles, the moderator check, and the audit channel."""
+"""Who is acting: members with their roles, the one notion of moderator, and the audit channel."""
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
 
 import discord
 
-from cogs.tree import Refusal
+from cogs.ui.interaction import Interaction
 from videobot.credits import Member
-from videobot.server_settings import ServerRules
-
-if TYPE_CHECKING:
-    from bot import VideoBot
+from videobot.errors import Refused
+from videobot.rulebook import ServerRules
 
 log = logging.getLogger(__name__)
-
-Interaction = discord.Interaction[Any]
 
 NOT_A_MODERATOR = (
     "Only moderators (Manage Server, or the server's moderator role) can do this. Nothing was changed."
@@ -35,29 +30,35 @@ def as_member(guild_id: int, user: discord.abc.User) -> Member:
     return Member(guild_id=guild_id, user_id=user.id, role_ids=roles)
 
 
-async def require_moderator(bot: VideoBot, interaction: Interaction) -> ServerRules:
+def is_moderator(rules: ServerRules, interaction: Interaction) -> bool:
+    """Manage Server, or the server's moderator role: the one notion of moderator, for commands and
+    buttons alike (Discord's ``default_member_permissions`` is only a default that admins can change)."""
+    return rules.is_moderator(
+        manage_guild=interaction.permissions.manage_guild, role_ids=acting_member(interaction).role_ids
+    )
+
+
+async def require_moderator(interaction: Interaction, refusal: str = NOT_A_MODERATOR) -> ServerRules:
     """The server's rules, when the user is a moderator there; otherwise a refusal. Checked on every call."""
     assert interaction.guild_id is not None
-    rules = await bot.server_settings.rules(interaction.guild_id)
-    if not rules.is_moderator(
-        manage_guild=interaction.permissions.manage_guild, role_ids=acting_member(interaction).role_ids
-    ):
-        raise Refusal(NOT_A_MODERATOR)
+    rules = await interaction.client.rulebook.rules(interaction.guild_id)
+    if not is_moderator(rules, interaction):
+        raise Refused(refusal)
     return rules
 
 
 def require_manage_guild(interaction: Interaction) -> None:
     """Server settings are for Manage Server only (the moderator role does not reach them)."""
     if not interaction.permissions.manage_guild:
-        raise Refusal("Only members with Manage Server can change the bot's settings. Nothing was changed.")
+        raise Refused("Only members with Manage Server can change the bot's settings. Nothing was changed.")
 
 
-async def post_audit(bot: VideoBot, rules: ServerRules, text: str) -> None:
+async def post_audit(interaction: Interaction, rules: ServerRules, text: str) -> None:
     """Post a moderator action to the server's audit channel, when one is set (best effort)."""
     if rules.audit_channel_id is None:
         return
     try:
-        await bot.get_partial_messageable(rules.audit_channel_id).send(
+        await interaction.client.get_partial_messageable(rules.audit_channel_id).send(
             text, allowed_mentions=discord.AllowedMentions.none()
         )
     except discord.HTTPException:

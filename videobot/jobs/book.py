@@ -1,151 +1,34 @@
-"""Creating, listing and cancelling video jobs; the charge and the job are one transaction."""
+"""The job book: accepting a job (the charge and the job are one transaction), listing and cancelling."""
 
 from __future__ import annotations
 
-import enum
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, time, timedelta
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import jobs as job_queries
 from storage.engine import SessionFactory
-from storage.ledger import EntryKind, InsufficientCredits, move_credits, refund_job, spent_since
+from storage.ledger import InsufficientCredits, move_credits, refund_job
+from storage.states import EntryKind, JobState
 from storage.tables import Campaign, Job, JobInput
 from storage.types import utcnow
-from videobot.campaigns import CampaignError, Campaigns, EntryPlan
+from videobot.campaigns import entries
 from videobot.catalog import Catalog, InvalidRequest, ValidatedVideo, VideoChoices, validate_choices
-from videobot.credits import Member, open_member
-from videobot.server_settings import ServerRules, ServerSettings
+from videobot.credits import Member, open_account, pay_allowance
+from videobot.jobs.limits import check_limits
+from videobot.jobs.refusals import ChannelNotAllowed, DuplicateRequest, JobError, NotEnoughCredits
+from videobot.jobs.requests import CreatedJob, InputFile, JobRequest
+from videobot.rulebook import Rulebook, ServerRules
 
 log = logging.getLogger(__name__)
 
 # A new job waits until its status message exists, so that its first state changes are shown.
 # If the process dies before that, the runner takes the job anyway once this grace has passed.
 PRESENTATION_GRACE = timedelta(seconds=15)
-
-
-class JobState(enum.StrEnum):
-    """Where a job is in its life. Stored as text in ``job.state``."""
-
-    QUEUED = "queued"  # charged, waiting for a provider slot
-    SUBMITTING = "submitting"  # being sent to ModelsLab
-    PROCESSING = "processing"  # rendering at ModelsLab
-    DELIVERING = "delivering"  # rendered; being downloaded and posted
-    DELIVERED = "delivered"
-    FAILED = "failed"  # refunded
-    CANCELLED = "cancelled"  # refunded
-    TIMED_OUT = "timed_out"  # refunded
-
-    @property
-    def is_final(self) -> bool:
-        """True once nothing more will happen to the job."""
-        return self in FINAL_STATES
-
-    @property
-    def label(self) -> str:
-        """The state in words for members."""
-        return _LABELS[self]
-
-
-FINAL_STATES = frozenset({JobState.DELIVERED, JobState.FAILED, JobState.CANCELLED, JobState.TIMED_OUT})
-REFUNDED_STATES = frozenset({JobState.FAILED, JobState.CANCELLED, JobState.TIMED_OUT})
-
-_LABELS = {
-    JobState.QUEUED: "Waiting in line",
-    JobState.SUBMITTING: "Sending to the renderer",
-    JobState.PROCESSING: "Rendering",
-    JobState.DELIVERING: "Uploading the video",
-    JobState.DELIVERED: "Done",
-    JobState.FAILED: "Failed (refunded)",
-    JobState.CANCELLED: "Cancelled (refunded)",
-    JobState.TIMED_OUT: "Timed out (refunded)",
-}
-
-
-@dataclass(frozen=True)
-class InputFile:
-    """A checked file a member attached (``role`` is ``init_image`` or ``init_audio``)."""
-
-    role: str
-    mime: str
-    filename: str
-    data: bytes = field(repr=False)
-
-
-@dataclass(frozen=True)
-class JobRequest:
-    """Everything needed to charge for and queue one job."""
-
-    interaction_id: int
-    guild_id: int
-    channel_id: int
-    user_id: int
-    video: ValidatedVideo
-    upload_limit: int
-    inputs: tuple[InputFile, ...] = ()
-    reroll_of: int | None = None
-    role_ids: tuple[int, ...] = ()
-    campaign: str | None = None  # the campaign the member named for this entry
-
-
-@dataclass(frozen=True)
-class CreatedJob:
-    """A job just accepted, with what the member needs to hear about it."""
-
-    job: Job
-    balance_after: int
-    queue_position: int
-    campaign: Campaign | None = None
-    from_campaign: int = 0  # credits taken from the campaign wallet (the rest from own credits)
-
-
-class JobError(Exception):
-    """An expected refusal; ``str()`` is the message for the member."""
-
-
-class NotEnoughCredits(JobError):
-    """The member cannot pay; nothing was charged."""
-
-    def __init__(self, balance: int, cost: int, campaign_credits: int = 0) -> None:
-        have = (
-            f"{balance}"
-            if not campaign_credits
-            else f"{campaign_credits} campaign credits and {balance} of your own"
-        )
-        super().__init__(
-            f"This video costs {cost} credits and you have {have}. Nothing was charged; "
-            "ask a moderator for credits or pick a shorter or cheaper option."
-        )
-        self.balance = balance
-        self.cost = cost
-
-
-class ChannelNotAllowed(JobError):
-    """Videos may not be made in this channel; ``allowed`` are the channels where they may."""
-
-    def __init__(self, allowed: list[int]) -> None:
-        super().__init__("Videos can't be made here.")
-        self.allowed = allowed
-
-
-class CapReached(JobError):
-    """A daily credit cap (the server's or the bot owner's) is reached; it resets at ``resets_at``."""
-
-    def __init__(self, message: str, resets_at: datetime) -> None:
-        super().__init__(message)
-        self.resets_at = resets_at
-
-
-class DuplicateRequest(JobError):
-    """The same interaction arrived twice; the first one's job stands and was charged once."""
-
-    def __init__(self, job: Job) -> None:
-        super().__init__(f"This request was already accepted as job #{job.id}; it was charged once.")
-        self.job = job
 
 
 class Jobs:
@@ -155,31 +38,24 @@ class Jobs:
         self,
         sessions: SessionFactory,
         catalog: Catalog,
-        settings: ServerSettings,
+        rulebook: Rulebook,
         *,
-        campaigns: Campaigns | None = None,
         global_daily_cap: int | None = None,
         on_queued: Callable[[], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self._campaigns = campaigns
         self._sessions = sessions
         self._catalog = catalog
-        self._settings = settings
+        self._rulebook = rulebook
         self._global_daily_cap = global_daily_cap
         self._on_queued = on_queued or (lambda: None)
         self._clock = clock
 
-    def set_on_queued(self, callback: Callable[[], None]) -> None:
-        """Tell the job book whom to wake when a job is queued (the runner)."""
-        self._on_queued = callback
-
-    async def rules(self, guild_id: int, channel_ids: tuple[int, ...]) -> ServerRules:
-        """The server's rules, refusing at once where videos may not be made (before any download)."""
-        rules = await self._settings.rules(guild_id)
+    @staticmethod
+    def check_channel(rules: ServerRules, channel_ids: Iterable[int]) -> None:
+        """Refuse at once (before any download) where the server does not allow videos."""
         if not rules.allows_channel(channel_ids):
             raise ChannelNotAllowed(sorted(rules.allowed_channel_ids))
-        return rules
 
     def price(self, rules: ServerRules, choices: VideoChoices) -> ValidatedVideo:
         """Validate the member's choices and price them with the server's overrides."""
@@ -194,7 +70,7 @@ class Jobs:
         `JobError` (nothing charged) or `DuplicateRequest` (already charged once).
         """
         video = request.video
-        rules = await self._settings.rules(request.guild_id)
+        rules = await self._rulebook.rules(request.guild_id)
         now = self._clock()
         try:
             async with self._sessions() as session, session.begin():
@@ -208,11 +84,19 @@ class Jobs:
                 # Serialise this server's spending checks (caps, campaign budgets) with the debit.
                 await job_queries.lock_spending(session, guild_id=request.guild_id)
                 member = Member(request.guild_id, request.user_id, request.role_ids)
-                account_id = await open_member(session, member, rules, now)
-                plan = await self._plan_entry(session, request, now)
+                account_id = await open_account(session, member, rules, now)
+                await pay_allowance(session, account_id, member, rules, now)
+                plan = await entries.plan_entry(
+                    session,
+                    guild_id=request.guild_id,
+                    user_id=request.user_id,
+                    video=request.video,
+                    requested=request.campaign,
+                    now=now,
+                )
                 if plan is not None:
                     video = plan.video
-                await self._check_limits(session, request, rules, now)
+                await check_limits(session, request, rules, global_daily_cap=self._global_daily_cap, now=now)
                 job = Job(
                     interaction_id=request.interaction_id,
                     guild_id=request.guild_id,
@@ -224,7 +108,7 @@ class Jobs:
                     settings=video.to_record(),
                     cost=video.cost,
                     upload_limit=request.upload_limit,
-                    state=JobState.QUEUED.value,
+                    state=JobState.QUEUED,
                     reroll_of=request.reroll_of,
                     campaign_id=plan.campaign.id if plan else None,
                     not_before=now + PRESENTATION_GRACE,
@@ -269,8 +153,6 @@ class Jobs:
             raise NotEnoughCredits(
                 balance=exc.balance, cost=video.cost, campaign_credits=video.cost - exc.needed
             ) from None
-        except CampaignError as exc:
-            raise JobError(str(exc)) from None
         except IntegrityError:
             # Two deliveries of one interaction raced past the lookup; the unique interaction id let
             # exactly one of them in.
@@ -297,55 +179,6 @@ class Jobs:
             from_campaign=from_campaign,
         )
 
-    async def _plan_entry(
-        self, session: AsyncSession, request: JobRequest, now: datetime
-    ) -> EntryPlan | None:
-        if self._campaigns is None:
-            if request.campaign:
-                raise JobError("Campaigns are not available.")
-            return None
-        return await self._campaigns.plan_entry(
-            session,
-            guild_id=request.guild_id,
-            user_id=request.user_id,
-            video=request.video,
-            requested=request.campaign,
-            now=now,
-        )
-
-    async def _check_limits(
-        self, session: AsyncSession, request: JobRequest, rules: ServerRules, now: datetime
-    ) -> None:
-        """The jobs-per-member limit and the daily caps, checked where the debit happens."""
-        if rules.max_jobs_per_member is not None:
-            active = await job_queries.count_member_active(
-                session, guild_id=request.guild_id, user_id=request.user_id
-            )
-            if active >= rules.max_jobs_per_member:
-                limit = rules.max_jobs_per_member
-                raise JobError(
-                    f"You have {active} videos in progress and this server allows {limit} at a time. "
-                    "Wait for one to finish. Nothing was charged."
-                )
-        caps = [(rules.daily_credit_cap, request.guild_id), (self._global_daily_cap, None)]
-        if all(cap is None for cap, _ in caps):
-            return
-        day_start = datetime.combine(now.date(), time.min, tzinfo=UTC)
-        resets_at = day_start + timedelta(days=1)
-        for cap, guild_id in caps:
-            if cap is None:
-                continue
-            # Checked and debited under one lock, so concurrent commands cannot overshoot the cap.
-            await job_queries.lock_spending(session, guild_id=guild_id)
-            spent = await spent_since(session, since=day_start, guild_id=guild_id)
-            if spent + request.video.cost > cap:
-                whose = "This server" if guild_id is not None else "The bot"
-                raise CapReached(
-                    f"{whose} has used {spent} of its {cap} credits for today, and this video costs "
-                    f"{request.video.cost}. Nothing was charged; the budget resets at midnight UTC.",
-                    resets_at,
-                )
-
     async def reroll_request(
         self,
         job_id: int,
@@ -364,11 +197,11 @@ class Jobs:
             campaign = await session.get(Campaign, job.campaign_id) if job.campaign_id else None
         # Re-validated against today's catalog and prices, so a re-roll pays today's price; an
         # entry's theme comes off here and is put back if the re-roll is an entry too.
-        rules = await self._settings.rules(job.guild_id)
+        rules = await self._rulebook.rules(job.guild_id)
         try:
             choices = ValidatedVideo.from_record(self._catalog, job.settings).to_choices()
             if campaign is not None:
-                choices = replace(choices, prompt=Campaigns.untheme(campaign, choices.prompt))
+                choices = replace(choices, prompt=entries.untheme(campaign, choices.prompt))
             video = self.price(rules, choices)
         except (InvalidRequest, ValueError) as exc:
             raise JobError(f"This video can't be re-rolled: {exc}") from None
@@ -425,15 +258,14 @@ class Jobs:
             cancelled = await job_queries.update_unowned(
                 session,
                 job_id=job_id,
-                states=[JobState.QUEUED.value],
-                state=JobState.CANCELLED.value,
+                states=[JobState.QUEUED],
+                state=JobState.CANCELLED,
                 failure_reason="Cancelled by its owner.",
-                finished_at=utcnow(),
+                finished_at=self._clock(),
             )
             if cancelled is None:
-                state = JobState(job.state)
-                if state.is_final:
-                    raise JobError(f"Job #{job_id} has already ended ({state.label.lower()}).")
+                if job.state.is_final:
+                    raise JobError(f"Job #{job_id} has already ended ({job.state.label.lower()}).")
                 raise JobError(
                     f"Job #{job_id} has already been sent to the renderer, so it can no longer be cancelled."
                 )

@@ -23,12 +23,14 @@ from storage.types import utcnow
 from tests.fakes.modelslab_server import FakeModelsLab
 from videobot.campaigns import Campaigns, CampaignSpec
 from videobot.catalog import Catalog, VideoChoices, load_catalog, validate_choices
-from videobot.delivery import UploadTooLarge
 from videobot.jobs import InputFile, JobRequest, Jobs, JobState
+from videobot.jobs.delivery import UploadTooLarge
+from videobot.jobs.lifecycle import REASON_TIMEOUT, REASON_UNCERTAIN_SUBMIT
+from videobot.jobs.pacing import RunnerConfig
+from videobot.jobs.runner import JobRunner
 from videobot.media import is_mp4
 from videobot.modelslab import ModelsLabClient
-from videobot.runner import REASON_TIMEOUT, REASON_UNCERTAIN_SUBMIT, JobRunner, RunnerSettings
-from videobot.server_settings import ServerSettings
+from videobot.rulebook import Rulebook
 
 KEY = "test-modelslab-key"
 START = 500
@@ -88,8 +90,15 @@ class Harness:
         self.presenter = RecordingPresenter()
         self.runners: list[JobRunner] = []
         self.jobs = Jobs(
-            sessions, self.catalog, ServerSettings(sessions, self.catalog, default_starting_balance=START)
+            sessions,
+            self.catalog,
+            Rulebook(sessions, self.catalog, default_starting_balance=START),
+            on_queued=self._wake_runners,
         )
+
+    def _wake_runners(self) -> None:
+        for runner in self.runners:
+            runner.wake()
 
     def runner(self, **overrides: object) -> JobRunner:
         values: dict[str, object] = {
@@ -108,9 +117,8 @@ class Harness:
             modelslab=ModelsLabClient(self.http, api_key=KEY, base_url=self.fake.base_url, request_timeout=2),
             http=self.http,
             presenter=self.presenter,
-            settings=RunnerSettings(**values),  # type: ignore[arg-type]
+            config=RunnerConfig(**values),  # type: ignore[arg-type]
         )
-        self.jobs.set_on_queued(runner.wake)
         self.runners.append(runner)
         return runner
 
@@ -424,7 +432,7 @@ async def test_a_job_caught_mid_submit_is_refunded_not_resent(harness: Harness) 
     async with harness.sessions() as session, session.begin():
         row = await session.get(Job, job.id)
         assert row is not None
-        row.state, row.submitted_at = "submitting", utcnow()
+        row.state, row.submitted_at = JobState.SUBMITTING, utcnow()
         row.lease_owner, row.lease_expires_at = "dead-process", utcnow() - timedelta(seconds=1)
     await harness.runner().start()
     failed = await harness.wait_for(job.id, JobState.FAILED)
@@ -468,12 +476,6 @@ async def _crash(runner: JobRunner) -> None:
 
 async def test_a_campaign_entry_is_also_posted_to_the_gallery(harness: Harness) -> None:
     campaigns = Campaigns(harness.sessions, harness.catalog)
-    harness.jobs = Jobs(
-        harness.sessions,
-        harness.catalog,
-        ServerSettings(harness.sessions, harness.catalog, default_starting_balance=START),
-        campaigns=campaigns,
-    )
     campaign = await campaigns.create(
         1,
         actor_id=1,

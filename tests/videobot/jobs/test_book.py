@@ -15,7 +15,7 @@ from storage.tables import Account, Job, LedgerEntry
 from videobot.catalog import VideoChoices, load_catalog, validate_choices
 from videobot.credits import Credits, Member
 from videobot.jobs import DuplicateRequest, JobError, JobRequest, Jobs, NotEnoughCredits
-from videobot.server_settings import ServerSettings
+from videobot.rulebook import Rulebook
 
 CATALOG = load_catalog()
 VIDEO = validate_choices(CATALOG, VideoChoices(kind="text", prompt="a fox", duration=4))  # 40 credits
@@ -23,8 +23,8 @@ _ids = itertools.count(1)
 
 
 def make_jobs(sessions: SessionFactory, starting_balance: int, **options: Any) -> Jobs:
-    settings = ServerSettings(sessions, CATALOG, default_starting_balance=starting_balance)
-    return Jobs(sessions, CATALOG, settings, **options)
+    rulebook = Rulebook(sessions, CATALOG, default_starting_balance=starting_balance)
+    return Jobs(sessions, CATALOG, rulebook, **options)
 
 
 def request(*, interaction_id: int | None = None, user_id: int = 5) -> JobRequest:
@@ -92,7 +92,7 @@ async def test_refusal_for_credits_names_cost_and_balance_and_charges_nothing(
         await jobs.create(request())
     assert "costs 40 credits and you have 30" in str(caught.value)
     assert await count(sessions, Job) == 0
-    credits = Credits(sessions, ServerSettings(sessions, CATALOG, default_starting_balance=30))
+    credits = Credits(sessions, Rulebook(sessions, CATALOG, default_starting_balance=30))
     assert await credits.balance(Member(1, 5)) == 30
 
 

@@ -1,0 +1,178 @@
+"""Launching a job from Discord, shared by ``/video`` and the re-roll button: the checks before any
+charge, the charge itself (in the domain), the status message and thread, and the member's answer."""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal
+
+import discord
+
+from cogs.ui.access import acting_member
+from cogs.ui.embeds import status_embed
+from cogs.ui.interaction import Interaction
+from videobot.catalog import VideoChoices
+from videobot.jobs import InputFile, Job, JobError, JobRequest
+from videobot.media import AUDIO_RULE, IMAGE_RULE, MediaRule, RejectedFile, check_declared_size, check_file
+
+log = logging.getLogger(__name__)
+
+THREAD_ARCHIVE_MINUTES: Literal[1440] = 1440
+
+
+async def make_video(
+    interaction: Interaction,
+    choices: VideoChoices,
+    *,
+    image: discord.Attachment | None,
+    audio: discord.Attachment | None,
+    campaign: str | None,
+) -> None:
+    """``/video text`` and ``/video image``: check, download the attachments, charge and queue."""
+    # Defer before anything else: validation and downloads can outlast Discord's 3 seconds.
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    bot = interaction.client
+    assert interaction.guild_id is not None
+    rules = await bot.rulebook.rules(interaction.guild_id)
+    bot.jobs.check_channel(rules, channel_ids(interaction))
+    check_bot_can_post(interaction)
+    video = bot.jobs.price(rules, choices)
+    inputs: list[InputFile] = []
+    if image is not None:
+        inputs.append(await read_attachment(image, IMAGE_RULE, "init_image"))
+    if audio is not None:
+        inputs.append(await read_attachment(audio, AUDIO_RULE, "init_audio"))
+    request = JobRequest(
+        interaction_id=interaction.id,
+        guild_id=interaction.guild_id,
+        channel_id=channel_id(interaction),
+        user_id=interaction.user.id,
+        video=video,
+        upload_limit=interaction.filesize_limit,
+        inputs=tuple(inputs),
+        role_ids=acting_member(interaction).role_ids,
+        campaign=campaign,
+    )
+    await launch(interaction, request)
+
+
+async def reroll(interaction: Interaction, job_id: int) -> None:
+    """The re-roll button: same settings and files, a new job charged to whoever clicked."""
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    bot = interaction.client
+    original = await bot.jobs.get(job_id)
+    if original is None or original.guild_id != interaction.guild_id:
+        raise JobError("That video no longer exists.")
+    check_bot_can_post(interaction)
+    request = await bot.jobs.reroll_request(
+        job_id,
+        interaction_id=interaction.id,
+        user_id=interaction.user.id,
+        upload_limit=interaction.filesize_limit,
+        role_ids=acting_member(interaction).role_ids,
+    )
+    await launch(interaction, request)
+
+
+async def launch(interaction: Interaction, request: JobRequest) -> None:
+    """Charge and queue the job, post its status message and thread, tell the member."""
+    bot = interaction.client
+    created = await bot.jobs.create(request)
+    job = created.job
+    assert job.id is not None
+    presented: tuple[int | None, int | None, int | None]
+    try:
+        presented = await _present(interaction, job, created.queue_position)
+    except discord.HTTPException:
+        # The job is charged and queued; it will be delivered in the channel instead.
+        log.warning("job %s: could not post its status message", job.id, exc_info=True)
+        presented = (None, None, None)
+    status_channel_id, status_message_id, thread_id = presented
+    await bot.jobs.set_presentation(
+        job.id,
+        status_channel_id=status_channel_id,
+        status_message_id=status_message_id,
+        thread_id=thread_id,
+    )
+    where = f" Follow it in <#{thread_id}>." if thread_id else ""
+    line = f" It is #{created.queue_position} in line." if created.queue_position > 1 else ""
+    charged = f"{job.cost} credits charged, {created.balance_after} left"
+    if created.campaign is not None:
+        own = job.cost - created.from_campaign
+        charged = (
+            f"entered in **{created.campaign.name}**: {created.from_campaign} campaign credits and "
+            f"{own} of yours charged, {created.balance_after} of yours left"
+        )
+    await interaction.followup.send(f"Video #{job.id} accepted: {charged}.{line}{where}", ephemeral=True)
+
+
+async def _present(interaction: Interaction, job: Job, position: int) -> tuple[int, int, int | None]:
+    """Post the status message and open the job's thread.
+
+    Returns the ids of the status message's channel, the status message and the thread.
+    """
+    channel = interaction.channel
+    embed = status_embed(job, interaction.client.catalog, queue_position=position)
+    name = f"Video #{job.id} · {job.prompt}"[:100]
+    if isinstance(channel, discord.Thread):
+        message = await channel.send(embed=embed)
+        return channel.id, message.id, channel.id
+    if isinstance(channel, discord.ForumChannel):
+        post = await channel.create_thread(
+            name=name, embed=embed, auto_archive_duration=THREAD_ARCHIVE_MINUTES
+        )
+        return post.thread.id, post.message.id, post.thread.id
+    assert isinstance(channel, discord.abc.Messageable)
+    message = await channel.send(embed=embed)
+    thread_id: int | None = None
+    if interaction.app_permissions.create_public_threads:
+        try:
+            thread = await message.create_thread(name=name, auto_archive_duration=THREAD_ARCHIVE_MINUTES)
+            thread_id = thread.id
+        except discord.HTTPException:
+            log.info("job %s: no thread (Discord refused); results go to the channel", job.id)
+    return message.channel.id, message.id, thread_id
+
+
+def check_bot_can_post(interaction: Interaction) -> None:
+    """Refuse before charging when the bot could not post the video where the member asked."""
+    perms = interaction.app_permissions
+    in_thread = isinstance(interaction.channel, discord.Thread)
+    needed = {
+        "Send Messages in Threads" if in_thread else "Send Messages": (
+            perms.send_messages_in_threads if in_thread else perms.send_messages
+        ),
+        "Embed Links": perms.embed_links,
+        "Attach Files": perms.attach_files,
+    }
+    missing = [name for name, granted in needed.items() if not granted]
+    if missing:
+        raise JobError(
+            f"I can't post videos here: I'm missing {', '.join(missing)} in this channel. "
+            "Nothing was charged; ask a moderator to fix my permissions or try another channel."
+        )
+
+
+def channel_ids(interaction: Interaction) -> tuple[int, ...]:
+    """The channel, and for a thread its parent too (an allowed channel's threads are allowed)."""
+    parent = getattr(interaction.channel, "parent_id", None)
+    return tuple(c for c in (interaction.channel_id, parent) if c is not None)
+
+
+def channel_id(interaction: Interaction) -> int:
+    """The channel the command was used in."""
+    assert interaction.channel_id is not None
+    return interaction.channel_id
+
+
+async def read_attachment(attachment: discord.Attachment, rule: MediaRule, role: str) -> InputFile:
+    """Download a member's attachment and check it by its bytes."""
+    check_declared_size(rule, attachment.filename, attachment.size)
+    try:
+        data = await attachment.read()
+    except discord.HTTPException:
+        raise RejectedFile(
+            f"I couldn't download `{attachment.filename}` from Discord. Attach it again and retry."
+        ) from None
+    kind = check_file(rule, attachment.filename, data)
+    return InputFile(role=role, mime=kind.mime, filename=attachment.filename, data=data)

@@ -1,0 +1,41 @@
+"""How the job runner paces itself: its limits, timeouts and poll intervals, and the backoff."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class RunnerConfig:
+    """How the runner paces itself (built from the bot's `Config`)."""
+
+    max_at_provider: int = 5
+    job_timeout: float = 30 * 60
+    poll_min: float = 5.0
+    poll_max: float = 30.0
+    lease_seconds: float = 60.0
+    download_dir: Path = Path("data/downloads")
+    idle_check_seconds: float = 2.0
+    # ModelsLab keeps outputs for a limited time; 24 hours is what its docs state for comparable endpoints.
+    output_lifetime: timedelta = timedelta(hours=24)
+    # An input hosted through ModelsLab must stay fetchable at least this long after submit.
+    hosted_url_margin: timedelta = timedelta(hours=1)
+    max_requeues: int = 20
+    delivery_attempts: int = 6
+
+
+@dataclass
+class Backoff:
+    """Exponential delays with ±20% jitter, so many jobs started together do not poll in lockstep."""
+
+    base: float
+    cap: float
+    rng: random.Random = field(default_factory=random.Random)
+
+    def delay(self, attempt: int) -> float:
+        """The wait before try number ``attempt`` (0-based)."""
+        raw = min(self.cap, self.base * (1.5**attempt))
+        return max(self.base / 2, raw * self.rng.uniform(0.8, 1.2))

@@ -1,0 +1,45 @@
+"""What a new job is made from, and what the member hears when it is accepted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from storage.tables import Campaign, Job
+from videobot.catalog import ValidatedVideo
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """A checked file a member attached (``role`` is ``init_image`` or ``init_audio``)."""
+
+    role: str
+    mime: str
+    filename: str
+    data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """Everything needed to charge for and queue one job."""
+
+    interaction_id: int
+    guild_id: int
+    channel_id: int
+    user_id: int
+    video: ValidatedVideo
+    upload_limit: int
+    inputs: tuple[InputFile, ...] = ()
+    reroll_of: int | None = None
+    role_ids: tuple[int, ...] = ()
+    campaign: str | None = None  # the campaign the member named for this entry
+
+
+@dataclass(frozen=True)
+class CreatedJob:
+    """A job just accepted, with what the member needs to hear about it."""
+
+    job: Job
+    balance_after: int
+    queue_position: int
+    campaign: Campaign | None = None
+    from_campaign: int = 0  # credits taken from the campaign wallet (the rest from own credits)

@@ -1,0 +1,175 @@
+"""The job runner: claims queued jobs while a provider slot is free, holds their leases, and resumes
+jobs whose process died; each claimed job runs in its own task (`videobot.jobs.lifecycle`).
+
+Every step is in the database, so the runner of the next process (or of another process sharing the
+same PostgreSQL) takes a job over once its lease expires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import aiohttp
+from sqlalchemy.exc import SQLAlchemyError
+
+from storage import jobs as job_queries
+from storage.engine import SessionFactory
+from storage.tables import Job
+from storage.types import utcnow
+from videobot.catalog import Catalog
+from videobot.jobs.delivery import JobPresenter
+from videobot.jobs.lifecycle import JobLifecycle
+from videobot.jobs.pacing import RunnerConfig
+from videobot.modelslab import ModelsLabClient
+
+log = logging.getLogger(__name__)
+
+
+class JobRunner:
+    """Drives jobs through their states. One per process; several processes may share a database."""
+
+    def __init__(
+        self,
+        *,
+        sessions: SessionFactory,
+        catalog: Catalog,
+        modelslab: ModelsLabClient,
+        http: aiohttp.ClientSession,
+        presenter: JobPresenter,
+        config: RunnerConfig,
+        owner: str | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._sessions = sessions
+        self._config = config
+        self._clock = clock
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._lifecycle = JobLifecycle(
+            sessions=sessions,
+            catalog=catalog,
+            modelslab=modelslab,
+            http=http,
+            presenter=presenter,
+            config=config,
+            owner=self.owner,
+            clock=clock,
+        )
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._wake = asyncio.Event()
+        self._loops: list[asyncio.Task[None]] = []
+
+    @property
+    def active_job_ids(self) -> set[int]:
+        """Jobs this process is working on right now."""
+        return set(self._tasks)
+
+    def wake(self) -> None:
+        """Look for work now (a job was queued) instead of at the next idle check."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        """Start claiming and running jobs in the background."""
+        self._config.download_dir.mkdir(parents=True, exist_ok=True)
+        self._loops = [
+            asyncio.create_task(self._schedule_forever(), name="runner-scheduler"),
+            asyncio.create_task(self._keep_leases_forever(), name="runner-leases"),
+        ]
+        log.info("job runner %s started", self.owner)
+
+    async def stop(self) -> None:
+        """Stop working and hand our jobs back at once, so the next process resumes them."""
+        tasks = [*self._loops, *self._tasks.values()]
+        held = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._loops.clear()
+        if held:
+            with contextlib.suppress(SQLAlchemyError, OSError):
+                async with self._sessions() as session, session.begin():
+                    await job_queries.release_leases(session, owner=self.owner, job_ids=held)
+        log.info("job runner %s stopped (%d jobs handed back)", self.owner, len(held))
+
+    # -- scheduling ---------------------------------------------------------------------------
+
+    async def _schedule_forever(self) -> None:
+        while True:
+            try:
+                await self._claim_work()
+            except (SQLAlchemyError, OSError):
+                log.warning("could not claim jobs; retrying", exc_info=True)
+            except Exception:
+                # Never let the scheduler die silently: that would strand every queued job.
+                log.exception("unexpected error while claiming jobs; retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._config.idle_check_seconds)
+            # Cleared after waking, not before claiming: a wake that arrives during a claim pass
+            # then triggers another pass at once instead of waiting for the idle check.
+            self._wake.clear()
+
+    async def _claim_work(self) -> None:
+        now = self._clock()
+        lease_until = now + timedelta(seconds=self._config.lease_seconds)
+        async with self._sessions() as session, session.begin():
+            orphans = await job_queries.claim_orphans(
+                session, owner=self.owner, lease_until=lease_until, now=now
+            )
+        for job in orphans:
+            if job.id not in self._tasks:
+                log.info("resuming job %s in state %s", job.id, job.state)
+                self._spawn(job)
+        while True:
+            async with self._sessions() as session, session.begin():
+                claimed = await job_queries.claim_next_queued(
+                    session,
+                    owner=self.owner,
+                    lease_until=lease_until,
+                    max_at_provider=self._config.max_at_provider,
+                    now=self._clock(),
+                )
+            if claimed is None:
+                return
+            self._spawn(claimed)
+
+    def _spawn(self, job: Job) -> None:
+        assert job.id is not None
+        job_id = job.id
+        task = asyncio.create_task(self._lifecycle.run(job), name=f"job-{job_id}")
+        self._tasks[job_id] = task
+        task.add_done_callback(lambda _t: self._job_done(job_id))
+
+    def _job_done(self, job_id: int) -> None:
+        self._tasks.pop(job_id, None)
+        # A provider slot may have freed up.
+        self._wake.set()
+
+    async def _keep_leases_forever(self) -> None:
+        interval = self._config.lease_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            held = list(self._tasks)
+            if not held:
+                continue
+            until = self._clock() + timedelta(seconds=self._config.lease_seconds)
+            try:
+                async with self._sessions() as session, session.begin():
+                    kept = await job_queries.renew_leases(
+                        session, owner=self.owner, job_ids=held, lease_until=until
+                    )
+            except (SQLAlchemyError, OSError):
+                log.warning("could not renew job leases", exc_info=True)
+                continue
+            for job_id in set(held) - kept:
+                log.warning("lost the lease on job %s; another process has it", job_id)
+                task = self._tasks.get(job_id)
+                if task is not None:
+                    task.cancel()
+
+    # -- one job --------------------------------------------------------------------------------
