@@ -117,6 +117,7 @@ class VideoBot(commands.AutoShardedBot):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._campaign_watch
         await self.runner.stop()
+        await self.presenter.close()
         await super().close()
 
     async def on_ready(self) -> None:

@@ -121,11 +121,11 @@ async def claim_next_queued(
 async def claim_orphans(
     session: AsyncSession, *, owner: str, lease_until: datetime, now: datetime, limit: int = 50
 ) -> list[Job]:
-    """Take over jobs in progress whose lease has expired (their process died or stalled)."""
+    """Take over jobs whose lease has expired (their process died or stalled): jobs in progress, and
+    ended jobs whose owner has still to be told why they were refunded."""
     expired = or_(col(Job.lease_expires_at).is_(None), col(Job.lease_expires_at) < now)
-    candidates = (
-        select(Job.id).where(col(Job.state).in_(RESUMABLE), expired).order_by(col(Job.id)).limit(limit)
-    )
+    unfinished = or_(col(Job.state).in_(RESUMABLE), col(Job.failure_note_pending).is_(True))
+    candidates = select(Job.id).where(unfinished, expired).order_by(col(Job.id)).limit(limit)
     ids = list((await session.exec(candidates)).all())
     if not ids:
         return []
@@ -133,7 +133,7 @@ async def claim_orphans(
     # when two processes race for the same job only one of them gets it.
     stmt = (
         update(Job)
-        .where(col(Job.id).in_(ids), col(Job.state).in_(RESUMABLE), expired)
+        .where(col(Job.id).in_(ids), unfinished, expired)
         .values(lease_owner=owner, lease_expires_at=lease_until)
         .returning(Job)
     )
@@ -218,6 +218,15 @@ async def set_presentation(
     )
     await session.exec(
         update(Job).where(col(Job.id) == job_id, col(Job.state) == JobState.QUEUED).values(not_before=None)
+    )
+
+
+async def note_posted(session: AsyncSession, *, job_id: int, owner: str) -> None:
+    """The owner of a refunded job has been told: nothing is owed any more, and the lease is free."""
+    await session.exec(
+        update(Job)
+        .where(col(Job.id) == job_id, col(Job.lease_owner) == owner)
+        .values(failure_note_pending=False, lease_owner=None, lease_expires_at=None)
     )
 
 

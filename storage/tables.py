@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import false as sa_false
 from sqlmodel import Field, SQLModel
 
 from storage.states import AllowanceMode, EntryKind, JobState
@@ -147,7 +148,12 @@ class Job(SQLModel, table=True):
     created_at: datetime = _when()
     updated_at: datetime = _when()
     submitted_at: datetime | None = _when(nullable=True)
+    # Set before the first attempt to post the result: a job resumed with it set may already have
+    # been posted, so the chat is searched before posting again.
+    delivery_started_at: datetime | None = _when(nullable=True)
     finished_at: datetime | None = _when(nullable=True)
+    # The refund is done and the owner still has to be told why (kept across restarts).
+    failure_note_pending: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
 
 
 class JobInput(SQLModel, table=True):

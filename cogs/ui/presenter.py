@@ -1,15 +1,18 @@
 """The Discord side of job delivery: status edits, the video upload, links and failure notes.
 
 Everything here uses the bot token (never the interaction token, which dies after 15 minutes), so a
-job that rendered for an hour is still delivered.
+job that rendered for an hour is still delivered. Status edits run in the background, one job at a
+time and only the latest state, so Discord's rate limits on edits never hold up a delivery.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 from pathlib import Path
 
+import aiohttp
 import discord
 
 from cogs.ui.buttons import result_view, vote_view
@@ -17,7 +20,7 @@ from cogs.ui.embeds import campaign_report_embed, clip, status_embed, timestamp
 from videobot.campaigns import Campaign, CampaignReport
 from videobot.catalog import Catalog
 from videobot.jobs import Job
-from videobot.jobs.delivery import DeliveryError, DeliveryImpossible, UploadTooLarge
+from videobot.jobs.delivery import DeliveryError, DeliveryImpossible, FoundDelivery, UploadTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -25,19 +28,71 @@ log = logging.getLogger(__name__)
 _TOO_LARGE = 40005
 _THREAD_ARCHIVED = 50083
 _MISSING_ACCESS = {50001, 50013, 10003}  # missing access, missing permissions, unknown channel
+_UNKNOWN_MESSAGE = 10008
+# Errors of the connection itself (reset, refused, timed out): worth another try, like a 5xx.
+_NETWORK_ERRORS = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
+# A final state that cannot be shown (rate limits, outages) is tried again this often before giving up.
+FINAL_EDIT_ATTEMPTS = 8
+# How far back in a thread to look for a delivery that may already have been posted.
+HISTORY_SCAN = 50
 
 
 class DiscordPresenter:
     """Implements `videobot.jobs.delivery.JobPresenter` and `videobot.campaigns.CampaignPresenter`."""
 
-    def __init__(self, client: discord.Client, catalog: Catalog) -> None:
+    def __init__(self, client: discord.Client, catalog: Catalog, *, retry_base: float = 1.0) -> None:
         self._client = client
         self._catalog = catalog
+        self._retry_base = retry_base
+        # The newest state waiting to be shown, and the task showing it, per job.
+        self._pending: dict[int, Job] = {}
+        self._editors: dict[int, asyncio.Task[None]] = {}
 
     async def show_state(self, job: Job) -> None:
-        """Edit the status message (state changes only; the runner calls this on transitions)."""
-        if job.status_message_id is None or job.status_channel_id is None:
+        """Have the status message show the job's state, in the background; returns at once.
+
+        Only the newest state is shown when several arrive during one edit; a final state is tried
+        again through rate limits and outages, an intermediate one is not.
+        """
+        if job.status_message_id is None or job.status_channel_id is None or job.id is None:
             return
+        self._pending[job.id] = job
+        if job.id not in self._editors:
+            self._editors[job.id] = asyncio.create_task(
+                self._edit_until_shown(job.id), name=f"status-{job.id}"
+            )
+
+    async def close(self, *, grace: float = 5.0) -> None:
+        """Give pending status edits a moment to finish, then stop them (at shutdown)."""
+        editors = list(self._editors.values())
+        if editors:
+            _done, late = await asyncio.wait(editors, timeout=grace)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+
+    async def _edit_until_shown(self, job_id: int) -> None:
+        failures = 0
+        try:
+            while (job := self._pending.pop(job_id, None)) is not None:
+                try:
+                    await self._edit_status(job)
+                    failures = 0
+                except discord.NotFound:
+                    log.info("job %s: its status message is gone; not showing its state", job_id)
+                    return
+                except (discord.HTTPException, *_NETWORK_ERRORS) as exc:
+                    failures += 1
+                    if not job.state.is_final or failures >= FINAL_EDIT_ATTEMPTS:
+                        log.warning("job %s: status not shown (%s)", job_id, exc)
+                        continue
+                    self._pending.setdefault(job_id, job)  # unless a newer state arrived meanwhile
+                    await asyncio.sleep(self._retry_base * 2 ** min(failures, 6))
+        finally:
+            self._editors.pop(job_id, None)
+
+    async def _edit_status(self, job: Job) -> None:
+        assert job.status_channel_id is not None and job.status_message_id is not None
         channel = self._client.get_partial_messageable(job.status_channel_id)
         await channel.get_partial_message(job.status_message_id).edit(embed=status_embed(job, self._catalog))
 
@@ -55,12 +110,33 @@ class DiscordPresenter:
         return await self._post(job, content)
 
     async def announce_failure(self, job: Job) -> None:
-        """Tell the owner what went wrong and that the credits are back."""
+        """Tell the owner what went wrong and that the credits are back: in the thread, else the
+        channel, else in a direct message."""
         reason = job.failure_reason or "The video could not be made."
         content = (
             f"<@{job.user_id}> video #{job.id} did not work out: {reason} Your {job.cost} credits are back."
         )
-        await self._send(job, content, video=None, with_buttons=False, nonce=f"fail{job.id}")
+        try:
+            await self._send(job, content, video=None, with_buttons=False, nonce=f"fail{job.id}")
+        except DeliveryImpossible:
+            await self._direct_message(job, content)
+
+    async def find_delivery(self, job: Job, gallery_channel_id: int | None) -> FoundDelivery:
+        """Look for the job's result (and gallery entry) among the bot's recent messages.
+
+        Discord's nonce stops a repeated post for a few minutes only; a job resumed later asks here
+        before posting again. The bot's own buttons carry the job id, which marks its messages.
+        """
+        targets = [job.thread_id, job.channel_id] if job.thread_id else [job.channel_id]
+        result = None
+        for target in dict.fromkeys(targets):
+            result = await self._find_own_message(target, f"video:delete:{job.id}")
+            if result is not None:
+                break
+        gallery = None
+        if gallery_channel_id is not None:
+            gallery = await self._find_own_message(gallery_channel_id, f"campaign:vote:{job.id}")
+        return FoundDelivery(result, gallery)
 
     async def post_gallery_entry(self, job: Job, campaign: Campaign, *, video: Path | None, url: str) -> int:
         """Post an entry in the campaign's gallery, with its vote button."""
@@ -91,6 +167,34 @@ class DiscordPresenter:
         )
         return message.id
 
+    async def _find_own_message(self, channel_id: int, custom_id: str) -> int | None:
+        channel = self._client.get_partial_messageable(channel_id)
+        me = self._client.user
+        try:
+            async for message in channel.history(limit=HISTORY_SCAN):
+                if me is not None and message.author.id != me.id:
+                    continue
+                if any(getattr(c, "custom_id", None) == custom_id for c in _walk(message.components)):
+                    return message.id
+        except discord.HTTPException as exc:
+            if exc.code in _MISSING_ACCESS or exc.status in (403, 404):
+                return None  # nothing can have been posted where the bot cannot read
+            raise DeliveryError(f"could not read channel {channel_id}: {exc}") from exc
+        except _NETWORK_ERRORS as exc:
+            raise DeliveryError(f"could not read channel {channel_id}: {exc!r}") from exc
+        return None
+
+    async def _direct_message(self, job: Job, content: str) -> None:
+        try:
+            user = self._client.get_user(job.user_id) or await self._client.fetch_user(job.user_id)
+            await user.send(content, allowed_mentions=discord.AllowedMentions.none())
+        except discord.HTTPException as exc:
+            raise DeliveryImpossible(
+                f"no channel, thread or direct message reaches the owner: {exc}"
+            ) from exc
+        except _NETWORK_ERRORS as exc:
+            raise DeliveryError(f"direct message failed: {exc!r}") from exc
+
     async def _post(self, job: Job, content: str, *, video: Path | None = None) -> int:
         # The nonce makes Discord return the first message if a crashed delivery is retried.
         return await self._send(job, content, video=video, with_buttons=True, nonce=f"job{job.id}")
@@ -118,12 +222,17 @@ class DiscordPresenter:
                     last_error = exc
                     if exc.code == _TOO_LARGE or exc.status == 413:
                         raise UploadTooLarge(str(exc)) from exc
-                    if exc.code == _THREAD_ARCHIVED and await self._unarchive(target):
-                        continue
+                    if exc.code == _THREAD_ARCHIVED:
+                        if await self._unarchive(target):
+                            continue
+                        log.info("job %s: thread %s is archived and locked; trying elsewhere", job.id, target)
+                        break
                     if exc.code in _MISSING_ACCESS or exc.status in (403, 404):
                         log.info("job %s: cannot post in %s (%s); trying elsewhere", job.id, target, exc.code)
                         break
                     raise DeliveryError(str(exc)) from exc
+                except _NETWORK_ERRORS as exc:
+                    raise DeliveryError(f"posting failed: {exc!r}") from exc
                 return message.id
         raise DeliveryImpossible(str(last_error))
 
@@ -133,3 +242,12 @@ class DiscordPresenter:
         except discord.HTTPException:
             return False
         return True
+
+
+def _walk(components: list[discord.Component]) -> list[discord.Component]:
+    """Every component of a message, rows opened up."""
+    found: list[discord.Component] = []
+    for component in components:
+        found.append(component)
+        found.extend(_walk(list(getattr(component, "children", []))))
+    return found

@@ -29,7 +29,13 @@ from storage.tables import Campaign, Job, JobInput
 from storage.types import utcnow
 from videobot.catalog import Catalog, InvalidRequest, ValidatedVideo
 from videobot.jobs.book import refund
-from videobot.jobs.delivery import DeliveryError, DeliveryImpossible, JobPresenter, UploadTooLarge
+from videobot.jobs.delivery import (
+    DeliveryError,
+    DeliveryImpossible,
+    FoundDelivery,
+    JobPresenter,
+    UploadTooLarge,
+)
 from videobot.jobs.pacing import Backoff, RunnerConfig
 from videobot.modelslab import (
     BadRequest,
@@ -75,6 +81,10 @@ REASON_MODEL_GONE = "This model is no longer offered by the bot."
 # The provider's text is often technical: members get a plain sentence, the log gets the text.
 REASON_PROVIDER_FAILED = "The video service could not make this video. Try a different prompt or image."
 REASON_TOO_MANY_RETRIES = "The video service stayed busy for too long."
+REASON_DISCORD_FAILING = "Discord kept failing when the video was posted, so it could not be delivered."
+
+# Errors of a connection itself (reset, refused, timed out): the same call may work later.
+_NETWORK_ERRORS = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
 
 
 class LeaseLost(Exception):
@@ -111,6 +121,11 @@ class JobLifecycle:
         assert job.id is not None
         try:
             current: Job | None = job
+            if job.state.is_final:
+                # Resumed only to tell the owner why it was refunded (the note was owed).
+                if job.failure_note_pending:
+                    await self._announce(job)
+                return
             if current is not None and current.state == _S.SUBMITTING:
                 current = await self._submit(current)
             if current is not None and current.state == _S.PROCESSING:
@@ -299,9 +314,20 @@ class JobLifecycle:
         """Download the result and post it, exactly once."""
         urls = job.result_urls or []
         expires_at = (job.submitted_at or self._clock()) + self._config.output_lifetime
+        gallery_channel_id = await self._gallery_channel(job)
+        reason = REASON_DOWNLOAD
         for attempt in range(self._config.delivery_attempts):
             try:
-                message_id, gallery_message_id = await self._download_and_post(job, urls, expires_at)
+                if job.delivery_started_at is not None:
+                    # A process stopped mid-delivery, maybe after Discord took the post but before we
+                    # recorded it; its nonce protects a few minutes only, so look before posting.
+                    found = await self._presenter.find_delivery(job, gallery_channel_id)
+                else:
+                    found = FoundDelivery(None, None)
+                    job = await self._update(job, [_S.DELIVERING], delivery_started_at=self._clock())
+                message_id, gallery_message_id = await self._download_and_post(
+                    job, urls, expires_at, found, gallery_channel_id
+                )
             except OutputUnavailable as exc:
                 log.warning("job %s: output not downloadable: %s", job.id, exc)
                 await self._end_refunded(job, _S.FAILED, REASON_DOWNLOAD)
@@ -311,6 +337,7 @@ class JobLifecycle:
                 await self._end_refunded(job, _S.FAILED, REASON_UNDELIVERABLE)
                 return
             except (Transient, DeliveryError) as exc:
+                reason = REASON_DISCORD_FAILING if isinstance(exc, DeliveryError) else REASON_DOWNLOAD
                 delay = self._backoff.delay(attempt)
                 log.info(
                     "job %s: delivery attempt %s failed (%s); retrying in %.1f s",
@@ -334,35 +361,59 @@ class JobLifecycle:
             log.info("job %s delivered (message %s)", job.id, message_id)
             await self._show(job)
             return
-        await self._end_refunded(job, _S.FAILED, REASON_DOWNLOAD)
+        await self._end_refunded(job, _S.FAILED, reason)
 
     async def _download_and_post(
-        self, job: Job, urls: list[str], expires_at: datetime
+        self,
+        job: Job,
+        urls: list[str],
+        expires_at: datetime,
+        found: FoundDelivery,
+        gallery_channel_id: int | None,
     ) -> tuple[int, int | None]:
-        """Post the result; the ids of the result message and, for a campaign entry, its gallery post."""
+        """Post the result where it is not posted yet; the ids of the result message and, for a
+        campaign entry, its gallery post."""
+        if found.result_message_id is not None:
+            log.info("job %s: its result was already posted (message %s)", job.id, found.result_message_id)
+            gallery = found.gallery_message_id
+            if gallery is None and gallery_channel_id is not None:
+                gallery = await self._post_entry(
+                    job, gallery_channel_id, video=None, url=urls[0] if urls else ""
+                )
+            return found.result_message_id, gallery
         result = await download_video(self._http, urls, self._config.download_dir, max_bytes=job.upload_limit)
         if not isinstance(result, DownloadedVideo):
             log.info("job %s: video larger than the upload limit; posting a link", job.id)
             message_id = await self._presenter.deliver_link(job, result.url, expires_at)
-            return message_id, await self._post_entry(job, video=None, url=result.url)
+            return message_id, await self._post_entry(job, gallery_channel_id, video=None, url=result.url)
         try:
             try:
                 message_id = await self._presenter.deliver_file(job, result.path)
-                return message_id, await self._post_entry(job, video=result.path, url=result.url)
+                video: Path | None = result.path
             except UploadTooLarge:
                 log.info("job %s: upload refused as too large; posting a link", job.id)
                 message_id = await self._presenter.deliver_link(job, result.url, expires_at)
-                return message_id, await self._post_entry(job, video=None, url=result.url)
+                video = None
+            return message_id, await self._post_entry(job, gallery_channel_id, video=video, url=result.url)
         finally:
             result.path.unlink(missing_ok=True)
 
-    async def _post_entry(self, job: Job, *, video: Path | None, url: str) -> int | None:
-        """Post a campaign entry in the campaign's gallery (best effort: the owner already has it)."""
+    async def _gallery_channel(self, job: Job) -> int | None:
         if job.campaign_id is None:
             return None
         async with self._sessions() as session:
             campaign = await session.get(Campaign, job.campaign_id)
-        if campaign is None or campaign.gallery_channel_id is None:
+        return campaign.gallery_channel_id if campaign is not None else None
+
+    async def _post_entry(
+        self, job: Job, gallery_channel_id: int | None, *, video: Path | None, url: str
+    ) -> int | None:
+        """Post a campaign entry in the campaign's gallery (best effort: the owner already has it)."""
+        if gallery_channel_id is None or job.campaign_id is None:
+            return None
+        async with self._sessions() as session:
+            campaign = await session.get(Campaign, job.campaign_id)
+        if campaign is None:
             return None
         try:
             return await self._presenter.post_gallery_entry(job, campaign, video=video, url=url)
@@ -383,8 +434,10 @@ class JobLifecycle:
         return updated
 
     async def _end_refunded(self, job: Job, state: JobState, reason: str) -> None:
-        """End the job in a refunded state and give the credits back, in one transaction."""
+        """End the job in a refunded state, give the credits back and owe the owner a note, in one
+        transaction; then tell them. The note survives a crash: it is posted on resume."""
         assert job.id is not None
+        now = self._clock()
         async with self._sessions() as session, session.begin():
             ended = await job_queries.update_owned(
                 session,
@@ -393,19 +446,31 @@ class JobLifecycle:
                 states=[job.state],
                 state=state,
                 failure_reason=reason,
-                finished_at=self._clock(),
-                lease_owner=None,
-                lease_expires_at=None,
+                finished_at=now,
+                failure_note_pending=True,
+                # Still ours until the note is posted, so no other process posts it too.
+                lease_expires_at=now + timedelta(seconds=self._config.lease_seconds),
             )
             if ended is None:
                 raise LeaseLost
             await refund(session, ended, reason=state.value)
         log.info("job %s ended %s and was refunded %s credits", job.id, state.value, job.cost)
         await self._show(ended)
+        await self._announce(ended)
+
+    async def _announce(self, job: Job) -> None:
+        """Post the failure note owed to the owner, then record that it is posted."""
+        assert job.id is not None
         try:
-            await self._presenter.announce_failure(ended)
-        except Exception:
-            log.warning("job %s: could not announce the failure", job.id, exc_info=True)
+            await self._presenter.announce_failure(job)
+        except DeliveryImpossible as exc:
+            log.warning("job %s: no way to tell the owner about the refund: %s", job.id, exc)
+        except (DeliveryError, *_NETWORK_ERRORS) as exc:
+            # Posted again once this lease lapses, by this process or another.
+            log.warning("job %s: could not post the failure note yet: %s", job.id, exc)
+            return
+        async with self._sessions() as session, session.begin():
+            await job_queries.note_posted(session, job_id=job.id, owner=self._owner)
 
     async def _show(self, job: Job) -> None:
         try:

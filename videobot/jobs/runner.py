@@ -166,6 +166,10 @@ class JobRunner:
             except (SQLAlchemyError, OSError):
                 log.warning("could not renew job leases", exc_info=True)
                 continue
+            except Exception:
+                # Never let the lease keeper die: every job of this process would be taken over.
+                log.exception("unexpected error while renewing job leases; retrying")
+                continue
             for job_id in set(held) - kept:
                 log.warning("lost the lease on job %s; another process has it", job_id)
                 task = self._tasks.get(job_id)
