@@ -14,13 +14,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import jobs as job_queries
 from storage.engine import SessionFactory
@@ -28,6 +29,7 @@ from storage.states import JobState
 from storage.tables import Campaign, Job, JobInput
 from storage.types import utcnow
 from videobot.catalog import Catalog, InvalidRequest, ValidatedVideo
+from videobot.errors import is_outage
 from videobot.jobs.book import refund
 from videobot.jobs.delivery import (
     DeliveryError,
@@ -83,6 +85,10 @@ REASON_PROVIDER_FAILED = "The video service could not make this video. Try a dif
 REASON_TOO_MANY_RETRIES = "The video service stayed busy for too long."
 REASON_DISCORD_FAILING = "Discord kept failing when the video was posted, so it could not be delivered."
 
+_T = TypeVar("_T")
+# How long a job waits, at most, between two tries of a write while the database is away.
+_OUTAGE_RETRY_CAP = 5.0
+
 # Errors of a connection itself (reset, refused, timed out): the same call may work later.
 _NETWORK_ERRORS = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
 
@@ -136,9 +142,12 @@ class JobLifecycle:
             log.info("job %s is no longer ours; leaving it", job.id)
         except asyncio.CancelledError:
             raise
-        except Exception:
-            # A bug or an outage we did not foresee: keep the job, let it be retried after a lease period.
-            log.exception("job %s hit an unexpected error; it will be retried", job.id)
+        except Exception as exc:
+            # An outage or a bug: keep the job, and let it be taken up again after a lease period.
+            if is_outage(exc):
+                log.warning("job %s: the database is unreachable (%r); it will be resumed", job.id, exc)
+            else:
+                log.exception("job %s hit an unexpected error; it will be retried", job.id)
             with contextlib.suppress(SQLAlchemyError, OSError):
                 async with self._sessions() as session, session.begin():
                     await job_queries.release_leases(
@@ -425,25 +434,50 @@ class JobLifecycle:
 
     async def _update(self, job: Job, states: Sequence[JobState], **values: Any) -> Job:
         assert job.id is not None
-        async with self._sessions() as session, session.begin():
-            updated = await job_queries.update_owned(
-                session, job_id=job.id, owner=self._owner, states=list(states), **values
+        job_id = job.id
+
+        async def change(session: AsyncSession) -> Job | None:
+            return await job_queries.update_owned(
+                session, job_id=job_id, owner=self._owner, states=list(states), **values
             )
+
+        updated = await self._write(job_id, change)
         if updated is None:
             raise LeaseLost
         return updated
+
+    async def _write(self, job_id: int, change: Callable[[AsyncSession], Awaitable[_T]]) -> _T:
+        """Run one transaction, waiting through database outages instead of giving up.
+
+        What a job learns (the provider's id after a paid submit, the result's URLs) exists only in
+        memory until it is written: dropping it because the database was away for a minute would
+        turn a paid render into a refund. The guarded update still refuses if the job changed hands.
+        """
+        delay = 0.5
+        while True:
+            try:
+                async with self._sessions() as session, session.begin():
+                    return await change(session)
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
+                log.warning("job %s: waiting for the database (%r); retrying in %.0f s", job_id, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _OUTAGE_RETRY_CAP)
 
     async def _end_refunded(self, job: Job, state: JobState, reason: str) -> None:
         """End the job in a refunded state, give the credits back and owe the owner a note, in one
         transaction; then tell them. The note survives a crash: it is posted on resume."""
         assert job.id is not None
         now = self._clock()
-        async with self._sessions() as session, session.begin():
+        job_id, from_state = job.id, job.state
+
+        async def end_and_refund(session: AsyncSession) -> Job:
             ended = await job_queries.update_owned(
                 session,
-                job_id=job.id,
+                job_id=job_id,
                 owner=self._owner,
-                states=[job.state],
+                states=[from_state],
                 state=state,
                 failure_reason=reason,
                 finished_at=now,
@@ -454,6 +488,9 @@ class JobLifecycle:
             if ended is None:
                 raise LeaseLost
             await refund(session, ended, reason=state.value)
+            return ended
+
+        ended = await self._write(job_id, end_and_refund)
         log.info("job %s ended %s and was refunded %s credits", job.id, state.value, job.cost)
         await self._show(ended)
         await self._announce(ended)
@@ -469,8 +506,12 @@ class JobLifecycle:
             # Posted again once this lease lapses, by this process or another.
             log.warning("job %s: could not post the failure note yet: %s", job.id, exc)
             return
-        async with self._sessions() as session, session.begin():
-            await job_queries.note_posted(session, job_id=job.id, owner=self._owner)
+        job_id = job.id
+
+        async def posted(session: AsyncSession) -> None:
+            await job_queries.note_posted(session, job_id=job_id, owner=self._owner)
+
+        await self._write(job_id, posted)
 
     async def _show(self, job: Job) -> None:
         try:

@@ -24,6 +24,7 @@ from storage.engine import SessionFactory
 from storage.tables import Job
 from storage.types import utcnow
 from videobot.catalog import Catalog
+from videobot.errors import is_outage
 from videobot.jobs.delivery import JobPresenter
 from videobot.jobs.lifecycle import JobLifecycle
 from videobot.jobs.pacing import RunnerConfig
@@ -100,14 +101,22 @@ class JobRunner:
     # -- scheduling ---------------------------------------------------------------------------
 
     async def _schedule_forever(self) -> None:
+        database_down = False
         while True:
             try:
                 await self._claim_work()
-            except (SQLAlchemyError, OSError):
-                log.warning("could not claim jobs; retrying", exc_info=True)
-            except Exception:
-                # Never let the scheduler die silently: that would strand every queued job.
-                log.exception("unexpected error while claiming jobs; retrying")
+                if database_down:
+                    log.info("the database answers again; jobs go on")
+                    database_down = False
+            except Exception as exc:
+                if is_outage(exc):
+                    # Once per outage, not every idle check: the jobs wait, nothing is lost.
+                    if not database_down:
+                        log.warning("the database is unreachable; jobs wait until it answers (%r)", exc)
+                    database_down = True
+                else:
+                    # Never let the scheduler die silently: that would strand every queued job.
+                    log.exception("unexpected error while claiming jobs; retrying")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._config.idle_check_seconds)
             # Cleared after waking, not before claiming: a wake that arrives during a claim pass
