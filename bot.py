@@ -15,6 +15,7 @@ import logging
 import os
 import signal
 import sys
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -83,6 +84,7 @@ class VideoBot(commands.AutoShardedBot):
                 poll_max=config.poll_max_seconds,
                 lease_seconds=config.lease_seconds,
                 download_dir=config.data_dir / "downloads",
+                input_retention=timedelta(days=config.input_retention_days),
             ),
         )
         self.rulebook = Rulebook(sessions, catalog, default_starting_balance=config.starting_balance)
@@ -94,6 +96,7 @@ class VideoBot(commands.AutoShardedBot):
             catalog,
             self.rulebook,
             global_daily_cap=config.daily_credit_cap,
+            input_retention_days=config.input_retention_days,
             on_queued=self.runner.wake,
         )
         self.credits = Credits(sessions, self.rulebook)

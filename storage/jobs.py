@@ -16,7 +16,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.states import ACTIVE_STATES, AT_PROVIDER, RESUMABLE, JobState
-from storage.tables import Job, JobInput
+from storage.tables import Job
 from storage.types import utcnow
 
 # Any constant works; it only has to be the same in every process sharing the database.
@@ -32,11 +32,6 @@ async def find_by_interaction(session: AsyncSession, *, interaction_id: int) -> 
 async def get_job(session: AsyncSession, *, job_id: int) -> Job | None:
     """One job by id."""
     return await session.get(Job, job_id)
-
-
-async def get_inputs(session: AsyncSession, *, job_id: int) -> list[JobInput]:
-    """The files attached to a job."""
-    return list((await session.exec(select(JobInput).where(JobInput.job_id == job_id))).all())
 
 
 async def member_jobs(session: AsyncSession, *, guild_id: int, user_id: int, limit: int) -> list[Job]:
@@ -227,13 +222,6 @@ async def note_posted(session: AsyncSession, *, job_id: int, owner: str) -> None
         update(Job)
         .where(col(Job.id) == job_id, col(Job.lease_owner) == owner)
         .values(failure_note_pending=False, lease_owner=None, lease_expires_at=None)
-    )
-
-
-async def cache_hosted_url(session: AsyncSession, *, input_id: int, url: str, until: datetime) -> None:
-    """Remember where the provider can fetch an input, so a resumed job does not upload it again."""
-    await session.exec(
-        update(JobInput).where(col(JobInput.id) == input_id).values(hosted_url=url, hosted_until=until)
     )
 
 

@@ -30,6 +30,15 @@ def _big(*, index: bool = False, nullable: bool = False) -> Any:
     return Field(sa_type=BigInteger, index=index, nullable=nullable)
 
 
+def _credits(*, optional: bool = False, zero: bool = False) -> Any:
+    # Credits are BIGINT: sums and balances past 2^31 must not fail (a failed refund would strand a job).
+    if optional:
+        return Field(default=None, sa_type=BigInteger, nullable=True)
+    if zero:
+        return Field(default=0, sa_type=BigInteger, nullable=False)
+    return Field(sa_type=BigInteger, nullable=False)
+
+
 def _when(*, nullable: bool = False, index: bool = False) -> Any:
     if nullable:
         return Field(default=None, sa_type=UTCDateTime, nullable=True, index=index)
@@ -54,7 +63,7 @@ class Account(SQLModel, table=True):
     guild_id: int = _big()
     user_id: int = _big()
     wallet: int = Field(default=OWN_WALLET, sa_column_kwargs={"server_default": "0"})
-    balance: int = 0
+    balance: int = _credits(zero=True)
     # The UTC day the daily allowance was last applied (None: never).
     allowance_date: date | None = Field(default=None, sa_type=Date, nullable=True)
     created_at: datetime = _when()
@@ -68,11 +77,11 @@ class ServerRulesRow(SQLModel, table=True):
 
     guild_id: int = Field(sa_type=BigInteger, primary_key=True)
     # None: the bot-wide STARTING_BALANCE.
-    starting_balance: int | None = Field(default=None, nullable=True)
+    starting_balance: int | None = _credits(optional=True)
     # Daily allowance: off, floor (top up to amount) or add (add amount, up to allowance_cap).
     allowance_mode: AllowanceMode = Field(default=AllowanceMode.OFF, sa_type=TextEnum(AllowanceMode, 8))
-    allowance_amount: int = 0
-    allowance_cap: int | None = Field(default=None, nullable=True)
+    allowance_amount: int = _credits(zero=True)
+    allowance_cap: int | None = _credits(optional=True)
     # {role id (text): extra daily credits}
     role_bonuses: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     # {model id: price in credits for any duration and resolution}
@@ -82,7 +91,7 @@ class ServerRulesRow(SQLModel, table=True):
     # Channel ids (text) where videos may be made; empty: everywhere.
     allowed_channel_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     max_jobs_per_member: int | None = Field(default=None, nullable=True)
-    daily_credit_cap: int | None = Field(default=None, nullable=True)
+    daily_credit_cap: int | None = _credits(optional=True)
     updated_at: datetime = _when()
 
 
@@ -98,8 +107,8 @@ class LedgerEntry(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     account_id: int = Field(foreign_key="account.id", index=True)
-    amount: int
-    balance_after: int
+    amount: int = _credits()
+    balance_after: int = _credits()
     kind: EntryKind = Field(sa_type=TextEnum(EntryKind, 32))
     job_id: int | None = Field(default=None, foreign_key="job.id", nullable=True)
     actor_id: int | None = Field(default=None, sa_type=BigInteger, nullable=True)
@@ -114,7 +123,11 @@ class Job(SQLModel, table=True):
     cancelled or timed_out (see `storage.states.JobState`).
     """
 
-    __table_args__ = (Index("ix_job_state_id", "state", "id"),)
+    __table_args__ = (
+        Index("ix_job_state_id", "state", "id"),
+        # Daily caps sum the jobs created since midnight.
+        Index("ix_job_created_at", "created_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     interaction_id: int = Field(sa_type=BigInteger, unique=True)
@@ -129,7 +142,9 @@ class Job(SQLModel, table=True):
     model_id: str = Field(max_length=64)
     prompt: str = Field(sa_type=Text)
     settings: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    cost: int
+    cost: int = _credits()  # what the member paid, at this server's price
+    # What the job costs the bot owner: the catalog's price, whatever the server charges.
+    catalog_cost: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"})
     upload_limit: int = Field(sa_type=BigInteger)
     state: JobState = Field(sa_type=TextEnum(JobState, 16))
     provider_id: str | None = Field(default=None, max_length=64, nullable=True)
@@ -156,12 +171,27 @@ class Job(SQLModel, table=True):
     failure_note_pending: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
 
 
-class JobInput(SQLModel, table=True):
-    """A file a member gave a job (image or audio), kept until the provider has fetched it.
+class StoredFile(SQLModel, table=True):
+    """The bytes of a file a member gave a job (image or audio), stored once however many jobs use it.
 
     Kept in the database, not as a Discord URL: those are signed and expire, and a job can wait in
-    the queue. At submit time the bytes are hosted through ModelsLab and the URL cached here.
+    the queue. At submit time the bytes are hosted through ModelsLab and the URL cached here. Deleted
+    when no job can use it any more (see `storage.inputs`).
     """
+
+    __tablename__ = "stored_file"
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    mime: str = Field(max_length=64)
+    size: int
+    data: bytes = Field(sa_type=LargeBinary)
+    hosted_url: str | None = Field(default=None, sa_type=Text, nullable=True)
+    hosted_until: datetime | None = _when(nullable=True)
+    created_at: datetime = _when()
+
+
+class JobInput(SQLModel, table=True):
+    """Which stored file a job uses in which role (``init_image``, ``init_audio``)."""
 
     __tablename__ = "job_input"
     __table_args__ = (UniqueConstraint("job_id", "role", name="uq_job_input_role"),)
@@ -169,11 +199,8 @@ class JobInput(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     job_id: int = Field(foreign_key="job.id", index=True)
     role: str = Field(max_length=16)
-    mime: str = Field(max_length=64)
     filename: str = Field(max_length=256)
-    data: bytes = Field(sa_type=LargeBinary)
-    hosted_url: str | None = Field(default=None, sa_type=Text, nullable=True)
-    hosted_until: datetime | None = _when(nullable=True)
+    sha256: str = Field(foreign_key="stored_file.sha256", max_length=64, index=True)
 
 
 class Campaign(SQLModel, table=True):
@@ -187,13 +214,13 @@ class Campaign(SQLModel, table=True):
     name_key: str = Field(max_length=100)  # the name folded to lower case: names are unique per server
     starts_at: datetime = Field(sa_type=UTCDateTime)
     ends_at: datetime = Field(sa_type=UTCDateTime, index=True)
-    credits_per_member: int
+    credits_per_member: int = _credits()
     allowed_models: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     prompt_prefix: str | None = Field(default=None, sa_type=Text, nullable=True)
     prompt_suffix: str | None = Field(default=None, sa_type=Text, nullable=True)
     gallery_channel_id: int | None = Field(default=None, sa_type=BigInteger, nullable=True)
     announce_channel_id: int = _big()
-    budget: int | None = Field(default=None, nullable=True)
+    budget: int | None = _credits(optional=True)
     max_entries_per_member: int | None = Field(default=None, nullable=True)
     created_by: int = _big()
     created_at: datetime = _when()

@@ -175,4 +175,4 @@ async def read_attachment(attachment: discord.Attachment, rule: MediaRule, role:
             f"I couldn't download `{attachment.filename}` from Discord. Attach it again and retry."
         ) from None
     kind = check_file(rule, attachment.filename, data)
-    return InputFile(role=role, mime=kind.mime, filename=attachment.filename, data=data)
+    return InputFile.attached(role, kind.mime, attachment.filename, data)

@@ -11,6 +11,7 @@ from sqlmodel import SQLModel
 
 import storage.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from storage.engine import create_engine
+from storage.migrate import compare_type
 
 target_metadata = SQLModel.metadata
 
@@ -20,7 +21,7 @@ def _run(connection: Connection) -> None:
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
-        compare_type=True,
+        compare_type=compare_type,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -10,11 +10,12 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import inputs as stored_inputs
 from storage import jobs as job_queries
 from storage.engine import SessionFactory
 from storage.ledger import InsufficientCredits, move_credits, refund_job
 from storage.states import EntryKind, JobState
-from storage.tables import Campaign, Job, JobInput
+from storage.tables import Campaign, Job
 from storage.types import utcnow
 from videobot.campaigns import entries
 from videobot.catalog import Catalog, InvalidRequest, ValidatedVideo, VideoChoices, validate_choices
@@ -41,6 +42,7 @@ class Jobs:
         rulebook: Rulebook,
         *,
         global_daily_cap: int | None = None,
+        input_retention_days: int = 7,
         on_queued: Callable[[], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -48,6 +50,10 @@ class Jobs:
         self._catalog = catalog
         self._rulebook = rulebook
         self._global_daily_cap = global_daily_cap
+        self._files_gone = (
+            "The files of this video are no longer kept (the bot keeps them for "
+            f"{input_retention_days} days), so it can't be re-rolled. Make a new one with /video image."
+        )
         self._on_queued = on_queued or (lambda: None)
         self._clock = clock
 
@@ -139,14 +145,14 @@ class Jobs:
                     at=now,
                 )
                 for item in request.inputs:
-                    session.add(
-                        JobInput(
-                            job_id=job.id,
-                            role=item.role,
-                            mime=item.mime,
-                            filename=item.filename,
-                            data=item.data,
+                    if item.data is not None:
+                        await stored_inputs.store(
+                            session, sha256=item.sha256, mime=item.mime, data=item.data, at=now
                         )
+                    elif not await stored_inputs.is_stored(session, sha256=item.sha256):
+                        raise JobError(self._files_gone)
+                    await stored_inputs.attach(
+                        session, job_id=job.id, role=item.role, filename=item.filename, sha256=item.sha256
                     )
                 position = await job_queries.queue_position(session, job_id=job.id)
         except InsufficientCredits as exc:
@@ -193,7 +199,7 @@ class Jobs:
             job = await job_queries.get_job(session, job_id=job_id)
             if job is None:
                 raise JobError("That job no longer exists.")
-            inputs = await job_queries.get_inputs(session, job_id=job_id)
+            files = await stored_inputs.job_files(session, job_id=job_id)
             campaign = await session.get(Campaign, job.campaign_id) if job.campaign_id else None
         # Re-validated against today's catalog and prices, so a re-roll pays today's price; an
         # entry's theme comes off here and is put back if the re-roll is an entry too.
@@ -205,6 +211,8 @@ class Jobs:
             video = self.price(rules, choices)
         except (InvalidRequest, ValueError) as exc:
             raise JobError(f"This video can't be re-rolled: {exc}") from None
+        if job.kind == "image" and not files:
+            raise JobError(self._files_gone)
         return JobRequest(
             interaction_id=interaction_id,
             guild_id=job.guild_id,
@@ -212,7 +220,7 @@ class Jobs:
             user_id=user_id,
             video=video,
             upload_limit=upload_limit,
-            inputs=tuple(InputFile(i.role, i.mime, i.filename, i.data) for i in inputs),
+            inputs=tuple(InputFile(i.role, f.mime, i.filename, f.sha256) for i, f in files),
             reroll_of=job.id,
             role_ids=role_ids,
         )
@@ -275,6 +283,8 @@ class Jobs:
 
 
 async def refund(session: AsyncSession, job: Job, *, reason: str) -> None:
-    """Give a job's cost back to whoever paid it (once: the ledger refuses a second refund)."""
+    """Give a job's cost back to whoever paid it (once: the ledger refuses a second refund), and
+    forget its files: a refunded job is never made, nor re-rolled."""
     assert job.id is not None
     await refund_job(session, job_id=job.id, reason=reason)
+    await stored_inputs.purge_jobs(session, job_ids=[job.id])

@@ -23,10 +23,11 @@ import aiohttp
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import inputs as stored_inputs
 from storage import jobs as job_queries
 from storage.engine import SessionFactory
 from storage.states import JobState
-from storage.tables import Campaign, Job, JobInput
+from storage.tables import Campaign, Job
 from storage.types import utcnow
 from videobot.catalog import Catalog, InvalidRequest, ValidatedVideo
 from videobot.errors import is_outage
@@ -237,20 +238,19 @@ class JobLifecycle:
         """Give the provider a URL it can fetch for each input, valid well past submit time."""
         assert job.id is not None
         async with self._sessions() as session:
-            inputs: Sequence[JobInput] = await job_queries.get_inputs(session, job_id=job.id)
+            files = await stored_inputs.job_files(session, job_id=job.id)
         urls: dict[str, str] = {}
         fresh_until = self._clock() + self._config.hosted_url_margin
-        for item in inputs:
-            assert item.id is not None
-            if item.hosted_url and item.hosted_until and item.hosted_until > fresh_until:
-                urls[item.role] = item.hosted_url
+        for attached, stored in files:
+            if stored.hosted_url and stored.hosted_until and stored.hosted_until > fresh_until:
+                urls[attached.role] = stored.hosted_url
                 continue
-            hosted = await self._modelslab.host_file(item.data, item.mime)
+            hosted = await self._modelslab.host_file(stored.data, stored.mime)
             async with self._sessions() as session, session.begin():
-                await job_queries.cache_hosted_url(
-                    session, input_id=item.id, url=hosted.url, until=hosted.expires_at
+                await stored_inputs.cache_hosted_url(
+                    session, sha256=stored.sha256, url=hosted.url, until=hosted.expires_at
                 )
-            urls[item.role] = hosted.url
+            urls[attached.role] = hosted.url
         return urls
 
     async def _requeue(self, job: Job, exc: ModelsLabError, *, attempt_counted: bool = True) -> None:

@@ -25,6 +25,10 @@ class RunnerConfig:
     hosted_url_margin: timedelta = timedelta(hours=1)
     max_requeues: int = 20
     delivery_attempts: int = 6
+    # A delivered job's files are kept this long for re-rolls, then deleted.
+    input_retention: timedelta = timedelta(days=7)
+    # How often files no job can use any more are looked for and deleted.
+    tidy_seconds: float = 3600.0
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 from storage.tables import Campaign, Job
@@ -10,12 +11,19 @@ from videobot.catalog import ValidatedVideo
 
 @dataclass(frozen=True)
 class InputFile:
-    """A checked file a member attached (``role`` is ``init_image`` or ``init_audio``)."""
+    """A checked file for a job (``role`` is ``init_image`` or ``init_audio``): bytes a member just
+    attached, or (``data`` None) a file already stored, which a re-roll uses again."""
 
     role: str
     mime: str
     filename: str
-    data: bytes = field(repr=False)
+    sha256: str
+    data: bytes | None = field(default=None, repr=False)
+
+    @classmethod
+    def attached(cls, role: str, mime: str, filename: str, data: bytes) -> InputFile:
+        """A file a member attached, identified by its content."""
+        return cls(role, mime, filename, hashlib.sha256(data).hexdigest(), data)
 
 
 @dataclass(frozen=True)

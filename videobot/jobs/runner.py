@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 import aiohttp
 from sqlalchemy.exc import SQLAlchemyError
 
+from storage import inputs as stored_inputs
 from storage import jobs as job_queries
 from storage.engine import SessionFactory
 from storage.tables import Job
@@ -78,9 +79,15 @@ class JobRunner:
     async def start(self) -> None:
         """Start claiming and running jobs in the background."""
         self._config.download_dir.mkdir(parents=True, exist_ok=True)
+        # Downloads a stopped process left half-done: nothing else writes here, and every job that
+        # was delivering downloads its video again.
+        for leftover in self._config.download_dir.iterdir():
+            if leftover.is_file():
+                leftover.unlink(missing_ok=True)
         self._loops = [
             asyncio.create_task(self._schedule_forever(), name="runner-scheduler"),
             asyncio.create_task(self._keep_leases_forever(), name="runner-leases"),
+            asyncio.create_task(self._tidy_forever(), name="runner-tidy"),
         ]
         log.info("job runner %s started", self.owner)
 
@@ -158,6 +165,24 @@ class JobRunner:
         self._tasks.pop(job_id, None)
         # A provider slot may have freed up.
         self._wake.set()
+
+    async def tidy(self) -> int:
+        """Delete the files no job can use any more (refunded jobs; delivered ones past the
+        retention period); the number of files deleted."""
+        delivered_before = self._clock() - self._config.input_retention
+        async with self._sessions() as session, session.begin():
+            deleted = await stored_inputs.purge_expired(session, delivered_before=delivered_before)
+        if deleted:
+            log.info("deleted %d stored input files no job can use any more", deleted)
+        return deleted
+
+    async def _tidy_forever(self) -> None:
+        while True:
+            try:
+                await self.tidy()
+            except Exception as exc:
+                log.warning("could not delete old input files (%r); trying again later", exc)
+            await asyncio.sleep(self._config.tidy_seconds)
 
     async def _keep_leases_forever(self) -> None:
         interval = self._config.lease_seconds / 3

@@ -139,9 +139,9 @@ class Harness:
         kind = str(choices.pop("kind", "text"))
         inputs = []
         if kind == "image":
-            inputs.append(InputFile("init_image", "image/png", "cat.png", PNG))
+            inputs.append(InputFile.attached("init_image", "image/png", "cat.png", PNG))
         if choices.pop("with_audio", False):
-            inputs.append(InputFile("init_audio", "audio/mpeg", "beat.mp3", MP3))
+            inputs.append(InputFile.attached("init_audio", "audio/mpeg", "beat.mp3", MP3))
         video = validate_choices(
             self.catalog,
             VideoChoices(
