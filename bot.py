@@ -87,7 +87,12 @@ class VideoBot(commands.AutoShardedBot):
                 input_retention=timedelta(days=config.input_retention_days),
             ),
         )
-        self.rulebook = Rulebook(sessions, catalog, default_starting_balance=config.starting_balance)
+        self.rulebook = Rulebook(
+            sessions,
+            catalog,
+            default_starting_balance=config.starting_balance,
+            default_member_jobs=config.member_jobs_default,
+        )
         self.campaign_reports = CampaignReports(sessions)
         self.campaign_closer = CampaignCloser(sessions, self.campaign_reports)
         self.campaigns = Campaigns(sessions, catalog, on_change=self.campaign_closer.wake)
@@ -97,6 +102,7 @@ class VideoBot(commands.AutoShardedBot):
             self.rulebook,
             global_daily_cap=config.daily_credit_cap,
             input_retention_days=config.input_retention_days,
+            cooldown=timedelta(seconds=config.video_cooldown_seconds),
             on_queued=self.runner.wake,
         )
         self.credits = Credits(sessions, self.rulebook)

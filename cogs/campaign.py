@@ -13,7 +13,7 @@ from cogs.ui.access import post_audit, require_moderator
 from cogs.ui.embeds import campaign_embed, campaign_report_embed, campaigns_embed, timestamp
 from cogs.ui.interaction import Interaction
 from videobot.campaigns import CampaignSpec
-from videobot.rulebook import MAX_CREDITS
+from videobot.maxima import MAX_CAMPAIGN_ENTRIES, MAX_CREDITS
 
 if TYPE_CHECKING:
     from bot import VideoBot
@@ -54,7 +54,7 @@ class CampaignCog(
         suffix: app_commands.Range[str, 1, 300] | None = None,
         gallery: discord.TextChannel | None = None,
         budget: app_commands.Range[int, 1, MAX_CREDITS] | None = None,
-        entries: app_commands.Range[int, 1, 1000] | None = None,
+        entries: app_commands.Range[int, 1, MAX_CAMPAIGN_ENTRIES] | None = None,
     ) -> None:
         rules = await require_moderator(interaction)
         await interaction.response.defer(ephemeral=True)

@@ -13,13 +13,13 @@ from cogs.ui.buttons import history_view
 from cogs.ui.embeds import history_embed, prices_embed
 from cogs.ui.interaction import Interaction
 from videobot.credits import Member, ModeratorChange
-from videobot.rulebook import MAX_CREDITS
+from videobot.maxima import MAX_CREDITS, MAX_REASON
 
 if TYPE_CHECKING:
     from bot import VideoBot
 
 Amount = app_commands.Range[int, 1, MAX_CREDITS]
-Reason = app_commands.Range[str, 1, 200]
+Reason = app_commands.Range[str, 1, MAX_REASON]
 
 
 @app_commands.guild_only()

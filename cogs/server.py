@@ -13,8 +13,8 @@ from cogs.ui.access import post_audit, require_manage_guild, require_moderator
 from cogs.ui.embeds import settings_embed, usage_embed
 from cogs.ui.interaction import Interaction
 from videobot.errors import Refused
-from videobot.rulebook import MAX_CREDITS, ServerRules
-from videobot.usage import MAX_DAYS
+from videobot.maxima import MAX_CREDITS, MAX_MEMBER_JOBS, MAX_USAGE_DAYS
+from videobot.rulebook import ServerRules
 
 if TYPE_CHECKING:
     from bot import VideoBot
@@ -147,16 +147,17 @@ class ServerCog(
         )
 
     @settings.command(
-        name="member_jobs", description="Videos in progress a member may have at once (empty: no limit)"
+        name="member_jobs",
+        description="Videos in progress a member may have at once (0: no limit; empty: the bot's default)",
     )
     async def member_jobs(
-        self, interaction: Interaction, limit: app_commands.Range[int, 1, 100] | None = None
+        self, interaction: Interaction, limit: app_commands.Range[int, 0, MAX_MEMBER_JOBS] | None = None
     ) -> None:
-        await self._change(
-            interaction,
-            lambda: self._update(interaction, max_jobs_per_member=limit),
-            f"set the per-member limit to {limit}" if limit else "removed the per-member limit",
-        )
+        if limit is None:
+            summary = "set the per-member limit back to the bot's default"
+        else:
+            summary = f"set the per-member limit to {limit}" if limit else "removed the per-member limit"
+        await self._change(interaction, lambda: self._update(interaction, max_jobs_per_member=limit), summary)
 
     @settings.command(
         name="daily_cap", description="Credits this server may spend per UTC day (empty: no cap)"
@@ -171,7 +172,9 @@ class ServerCog(
     @app_commands.command(
         name="usage", description="Jobs and credits per day, top members, failures, running now"
     )
-    async def usage(self, interaction: Interaction, days: app_commands.Range[int, 1, MAX_DAYS] = 7) -> None:
+    async def usage(
+        self, interaction: Interaction, days: app_commands.Range[int, 1, MAX_USAGE_DAYS] = 7
+    ) -> None:
         await require_moderator(interaction)
         await interaction.response.defer(ephemeral=True)
         assert interaction.guild_id is not None

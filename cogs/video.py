@@ -14,6 +14,7 @@ from cogs.ui.interaction import Interaction
 from videobot.campaigns import CampaignStatus
 from videobot.catalog import VideoChoices
 from videobot.jobs import JobState
+from videobot.maxima import MAX_JOB_ID
 
 if TYPE_CHECKING:
     from bot import VideoBot
@@ -162,7 +163,7 @@ class VideoCog(commands.GroupCog, name="video", group_name="video", group_descri
         name="cancel", description="Cancel a video that is still waiting in line (refunded)"
     )
     @app_commands.describe(job="The video number, e.g. 12")
-    async def cancel(self, interaction: Interaction, job: int) -> None:
+    async def cancel(self, interaction: Interaction, job: app_commands.Range[int, 1, MAX_JOB_ID]) -> None:
         await interaction.response.defer(ephemeral=True)
         assert interaction.guild_id is not None
         cancelled = await self.bot.jobs.cancel(

@@ -62,6 +62,23 @@ async def joined_running(
     return list((await session.exec(stmt)).all())
 
 
+async def running_wallets_total(session: AsyncSession, *, guild_id: int, user_id: int, now: datetime) -> int:
+    """Campaign credits the member holds in running campaigns they joined."""
+    stmt = (
+        select(func.coalesce(func.sum(Account.balance), 0))
+        .join(Campaign, col(Account.wallet) == col(Campaign.id))
+        .where(
+            Campaign.guild_id == guild_id,
+            Account.guild_id == guild_id,
+            Account.user_id == user_id,
+            col(Campaign.starts_at) <= now,
+            col(Campaign.ends_at) > now,
+            col(Campaign.closed_at).is_(None),
+        )
+    )
+    return int((await session.exec(stmt)).one())
+
+
 async def count_entries(session: AsyncSession, *, campaign_id: int, user_id: int) -> int:
     """A member's entries in a campaign (refunded jobs excluded)."""
     stmt = (

@@ -11,11 +11,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import and_, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.states import ACTIVE_STATES, AT_PROVIDER, RESUMABLE, JobState
+from storage.states import ACTIVE_STATES, AT_PROVIDER, REFUNDED_STATES, RESUMABLE, JobState
 from storage.tables import Job
 from storage.types import utcnow
 
@@ -63,6 +63,30 @@ async def count_member_active(session: AsyncSession, *, guild_id: int, user_id: 
     return int(result.one())
 
 
+async def last_created(session: AsyncSession, *, guild_id: int, user_id: int) -> datetime | None:
+    """When the member's latest job in the server was accepted (None: never)."""
+    stmt = select(func.max(Job.created_at)).where(Job.guild_id == guild_id, Job.user_id == user_id)
+    return (await session.exec(stmt)).one()
+
+
+async def spent_since(
+    session: AsyncSession, *, since: datetime, guild_id: int | None = None, at_catalog_price: bool = False
+) -> int:
+    """Credits spent on jobs created since a moment that were not refunded, in one server or in all.
+
+    A refund counts against the day of its job (a job charged before midnight and refunded after
+    it gives nothing back to the next day). ``at_catalog_price`` counts what the jobs cost the bot
+    owner rather than what servers charged for them.
+    """
+    amount = Job.catalog_cost if at_catalog_price else Job.cost
+    stmt = select(func.coalesce(func.sum(amount), 0)).where(
+        col(Job.created_at) >= since, col(Job.state).not_in(REFUNDED_STATES)
+    )
+    if guild_id is not None:
+        stmt = stmt.where(Job.guild_id == guild_id)
+    return int((await session.exec(stmt)).one())
+
+
 async def lock_spending(session: AsyncSession, *, guild_id: int | None) -> None:
     """Serialise spending checks for one server (or, with None, for the whole bot) until commit.
 
@@ -84,23 +108,17 @@ async def count_at_provider(session: AsyncSession) -> int:
 async def claim_next_queued(
     session: AsyncSession, *, owner: str, lease_until: datetime, max_at_provider: int, now: datetime
 ) -> Job | None:
-    """Move the oldest due queued job to ``submitting`` under our lease, if a provider slot is free.
+    """Move the next due queued job to ``submitting`` under our lease, if a provider slot is free.
 
-    The slot count and the claim happen under one lock (SQLite: the write lock taken by
-    ``BEGIN IMMEDIATE``; PostgreSQL: a transaction-scoped advisory lock), so processes sharing a
-    database never exceed the provider's queue limit together.
+    The next job is chosen fairly (`next_fair`). The slot count and the claim happen under one lock
+    (SQLite: the write lock taken by ``BEGIN IMMEDIATE``; PostgreSQL: a transaction-scoped advisory
+    lock), so processes sharing a database never exceed the provider's queue limit together.
     """
     if session.get_bind().dialect.name == "postgresql":
         await session.exec(select(func.pg_advisory_xact_lock(_CLAIM_LOCK_KEY)))
     if await count_at_provider(session) >= max_at_provider:
         return None
-    candidate = await session.exec(
-        select(Job.id)
-        .where(Job.state == JobState.QUEUED, or_(col(Job.not_before).is_(None), col(Job.not_before) <= now))
-        .order_by(col(Job.id))
-        .limit(1)
-    )
-    job_id = candidate.first()
+    job_id = await next_fair(session, now=now)
     if job_id is None:
         return None
     stmt = (
@@ -111,6 +129,39 @@ async def claim_next_queued(
     )
     row = (await session.exec(stmt)).first()
     return _job_from_row(row) if row else None
+
+
+async def next_fair(session: AsyncSession, *, now: datetime) -> int | None:
+    """The queued job to send next: first the server with the fewest jobs at the provider, then in
+    it the member with the fewest, then the oldest job; ties go to whoever waited longest.
+
+    So a member who queued thirty videos takes one slot at a time while others' jobs go ahead,
+    and one busy server does not hold every other server behind it.
+    """
+    due = and_(
+        col(Job.state) == JobState.QUEUED, or_(col(Job.not_before).is_(None), col(Job.not_before) <= now)
+    )
+    heads = (
+        await session.exec(select(Job.guild_id, func.min(Job.id)).where(due).group_by(col(Job.guild_id)))
+    ).all()
+    if not heads:
+        return None
+    busy = await session.exec(
+        select(Job.guild_id, Job.user_id, func.count())
+        .where(col(Job.state).in_(AT_PROVIDER))
+        .group_by(col(Job.guild_id), col(Job.user_id))
+    )
+    per_guild: dict[int, int] = {}
+    per_member: dict[tuple[int, int], int] = {}
+    for guild_id, user_id, count in busy.all():
+        per_guild[guild_id] = per_guild.get(guild_id, 0) + int(count)
+        per_member[(guild_id, user_id)] = int(count)
+    guild_id, _oldest = min(heads, key=lambda head: (per_guild.get(head[0], 0), head[1]))
+    members = await session.exec(
+        select(Job.user_id, func.min(Job.id)).where(due, Job.guild_id == guild_id).group_by(col(Job.user_id))
+    )
+    _user_id, job_id = min(members.all(), key=lambda m: (per_member.get((guild_id, m[0]), 0), m[1] or 0))
+    return job_id
 
 
 async def claim_orphans(

@@ -166,6 +166,19 @@ async def refund_job(
     return refunded
 
 
+async def own_account(
+    session: AsyncSession, *, guild_id: int, user_id: int
+) -> tuple[int, date | None] | None:
+    """The member's own balance and last allowance day, without locking (None: no account yet)."""
+    result = await session.exec(
+        select(Account.balance, col(Account.allowance_date)).where(
+            Account.guild_id == guild_id, Account.user_id == user_id, Account.wallet == OWN_WALLET
+        )
+    )
+    row = result.first()
+    return None if row is None else (int(row[0]), row[1])
+
+
 async def account_state(session: AsyncSession, *, account_id: int) -> tuple[int, date | None]:
     """The account's balance and last allowance day, locking the row until the transaction ends
     (PostgreSQL; SQLite's write lock already serialises the transaction)."""
@@ -216,18 +229,3 @@ async def history(
         .limit(limit)
     )
     return list(rows.all()), int(total)
-
-
-async def spent_since(session: AsyncSession, *, since: datetime, guild_id: int | None = None) -> int:
-    """Credits spent on jobs since a moment (debits less refunds), in one server or in all."""
-    stmt = (
-        select(func.coalesce(func.sum(LedgerEntry.amount), 0))
-        .join(Account, col(Account.id) == col(LedgerEntry.account_id))
-        .where(
-            col(LedgerEntry.kind).in_([EntryKind.DEBIT, EntryKind.REFUND]),
-            col(LedgerEntry.created_at) >= since,
-        )
-    )
-    if guild_id is not None:
-        stmt = stmt.where(Account.guild_id == guild_id)
-    return -int((await session.exec(stmt)).one())

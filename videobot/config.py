@@ -43,6 +43,8 @@ class Config:
     daily_credit_cap: int | None = None
     campaign_check_seconds: float = 30.0
     input_retention_days: int = 7
+    member_jobs_default: int = 3
+    video_cooldown_seconds: float = 10.0
     data_dir: Path = Path("data")
     shard_count: int | None = None
     shard_ids: tuple[int, ...] | None = None
@@ -78,6 +80,8 @@ class Config:
             daily_credit_cap=reader.optional_int("DAILY_CREDIT_CAP"),
             campaign_check_seconds=reader.number("CAMPAIGN_CHECK_SECONDS", 30.0, minimum=0.1),
             input_retention_days=reader.integer("INPUT_RETENTION_DAYS", 7, minimum=0),
+            member_jobs_default=reader.integer("MEMBER_JOBS_DEFAULT", 3, minimum=0),
+            video_cooldown_seconds=reader.number("VIDEO_COOLDOWN_SECONDS", 10.0, minimum=0),
             data_dir=Path(reader.text("DATA_DIR", "data")),
             shard_count=reader.optional_int("SHARD_COUNT"),
             shard_ids=tuple(shard_ids) if shard_ids else None,

@@ -10,6 +10,7 @@ from datetime import date, datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import campaigns as campaign_queries
 from storage import ledger
 from storage.engine import SessionFactory
 from storage.ledger import Movement
@@ -17,12 +18,12 @@ from storage.states import AllowanceMode, EntryKind
 from storage.tables import LedgerEntry
 from storage.types import utcnow
 from videobot.errors import Refused
+from videobot.maxima import MAX_BALANCE, MAX_CREDITS, MAX_REASON
 from videobot.rulebook import Rulebook, ServerRules
 
 log = logging.getLogger(__name__)
 
 HISTORY_PAGE_SIZE = 10
-REASON_MAX = 200
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ async def pay_allowance(
     if last_day == today:
         return
     due = allowance_due(rules, balance=balance, last_day=last_day, today=today, role_ids=member.role_ids)
+    due = min(due, max(0, MAX_BALANCE - balance))
     # Claim the day first: of two concurrent actions, only one gives the allowance.
     if not await ledger.claim_allowance_day(session, account_id=account_id, last=last_day, today=today):
         return
@@ -113,6 +115,22 @@ def allowance_due(
             due = min(due, max(0, rules.allowance_cap - balance))
         return due
     return 0
+
+
+async def spendable(session: AsyncSession, member: Member, rules: ServerRules, now: datetime) -> int:
+    """At most what the member could spend on a video now: own credits with any allowance due, and
+    campaign credits of running campaigns they joined. Reads only; the charge checks again."""
+    own = await ledger.own_account(session, guild_id=member.guild_id, user_id=member.user_id)
+    balance, last_day = own if own is not None else (rules.starting_balance, None)
+    due = 0
+    if rules.allowance_mode is not AllowanceMode.OFF:
+        due = allowance_due(
+            rules, balance=balance, last_day=last_day, today=now.date(), role_ids=member.role_ids
+        )
+    wallets = await campaign_queries.running_wallets_total(
+        session, guild_id=member.guild_id, user_id=member.user_id, now=now
+    )
+    return balance + due + wallets
 
 
 class Credits:
@@ -158,7 +176,8 @@ class Credits:
     ) -> ModeratorChange:
         """Set a member's balance to an exact amount."""
         if amount < 0:
-            raise CreditsError("A balance cannot be negative.")
+            raise CreditsError("A balance cannot be negative. Nothing was changed.")
+        _check_at_most(amount)
         movement = await self._moderate(
             member, lambda balance: amount - balance, EntryKind.SET, actor_id, reason
         )
@@ -195,7 +214,7 @@ class Credits:
         actor_id: int,
         reason: str | None,
     ) -> Movement:
-        reason = (reason or "").strip()[:REASON_MAX] or None
+        reason = (reason or "").strip()[:MAX_REASON] or None
         rules = await self._rulebook.rules(member.guild_id)
         now = self._clock()
         async with self._sessions() as session, session.begin():
@@ -203,10 +222,16 @@ class Credits:
             await pay_allowance(session, account_id, member, rules, now)
             # The row is locked by account_state until commit, so the delta fits the balance it saw.
             balance, _ = await ledger.account_state(session, account_id=account_id)
+            delta = delta_for(balance)
+            if balance + delta > MAX_BALANCE:
+                raise CreditsError(
+                    f"That would make the balance {balance + delta:,}, over the most a balance may hold "
+                    f"({MAX_BALANCE:,}). Nothing was changed."
+                )
             movement = await ledger.move_credits(
                 session,
                 account_id=account_id,
-                amount=delta_for(balance),
+                amount=delta,
                 kind=kind,
                 actor_id=actor_id,
                 reason=reason,
@@ -224,4 +249,10 @@ class Credits:
 
 def _check_positive(amount: int) -> None:
     if amount < 1:
-        raise CreditsError("The amount must be at least 1 credit.")
+        raise CreditsError("The amount must be at least 1 credit. Nothing was changed.")
+    _check_at_most(amount)
+
+
+def _check_at_most(amount: int) -> None:
+    if amount > MAX_CREDITS:
+        raise CreditsError(f"The amount can be at most {MAX_CREDITS:,} credits. Nothing was changed.")

@@ -16,10 +16,9 @@ from storage.tables import ServerRulesRow
 from storage.types import utcnow
 from videobot.catalog import Catalog, UnknownModel
 from videobot.errors import Refused
+from videobot.maxima import MAX_CREDITS, MAX_MEMBER_JOBS
 
 log = logging.getLogger(__name__)
-
-MAX_CREDITS = 1_000_000_000
 
 
 class SettingsError(Refused):
@@ -43,7 +42,8 @@ class ServerRules:
     moderator_role_id: int | None = None
     audit_channel_id: int | None = None
     allowed_channel_ids: frozenset[int] = frozenset()
-    max_jobs_per_member: int | None = None
+    max_jobs_per_member: int | None = None  # videos in progress per member; None: no limit
+    member_jobs_is_default: bool = True  # the limit is the bot-wide default, not this server's
     daily_credit_cap: int | None = None
 
     def daily_allowance(self, role_ids: Iterable[int]) -> int:
@@ -64,10 +64,18 @@ class ServerRules:
 class Rulebook:
     """Reads and changes servers' rules, checking every value."""
 
-    def __init__(self, sessions: SessionFactory, catalog: Catalog, *, default_starting_balance: int) -> None:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        catalog: Catalog,
+        *,
+        default_starting_balance: int,
+        default_member_jobs: int = 0,
+    ) -> None:
         self._sessions = sessions
         self._catalog = catalog
         self._default_starting_balance = default_starting_balance
+        self._default_member_jobs = default_member_jobs  # 0: no limit
 
     async def rules(self, guild_id: int) -> ServerRules:
         """The server's rules (all defaults when it never changed a setting)."""
@@ -155,8 +163,9 @@ class Rulebook:
             value = checked.get(name)
             if value is not None:
                 _check_amount(name.replace("_", " "), value)
-        if checked.get("max_jobs_per_member") == 0:
-            raise SettingsError("The jobs-per-member limit must be at least 1 (or removed).")
+        member_jobs = checked.get("max_jobs_per_member")
+        if member_jobs is not None and member_jobs > MAX_MEMBER_JOBS:
+            raise SettingsError(f"The videos in progress per member can be at most {MAX_MEMBER_JOBS}.")
         if "allowance_mode" in checked:
             try:
                 checked["allowance_mode"] = AllowanceMode(checked["allowance_mode"])
@@ -177,8 +186,14 @@ class Rulebook:
             raise SettingsError("The allowance cap must be at least the daily amount.")
 
     def _rules(self, guild_id: int, row: ServerRulesRow | None) -> ServerRules:
+        member_jobs = row.max_jobs_per_member if row is not None else None
+        limit = self._default_member_jobs if member_jobs is None else member_jobs
         if row is None:
-            return ServerRules(guild_id=guild_id, starting_balance=self._default_starting_balance)
+            return ServerRules(
+                guild_id=guild_id,
+                starting_balance=self._default_starting_balance,
+                max_jobs_per_member=limit or None,
+            )
         return ServerRules(
             guild_id=guild_id,
             starting_balance=(
@@ -192,7 +207,8 @@ class Rulebook:
             moderator_role_id=row.moderator_role_id,
             audit_channel_id=row.audit_channel_id,
             allowed_channel_ids=frozenset(int(c) for c in row.allowed_channel_ids),
-            max_jobs_per_member=row.max_jobs_per_member,
+            max_jobs_per_member=limit or None,
+            member_jobs_is_default=member_jobs is None,
             daily_credit_cap=row.daily_credit_cap,
         )
 

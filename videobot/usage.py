@@ -12,8 +12,8 @@ from storage.engine import SessionFactory
 from storage.states import REFUNDED_STATES, JobState
 from storage.tables import Job
 from storage.types import utcnow
+from videobot.maxima import MAX_USAGE_DAYS
 
-MAX_DAYS = 90
 TOP_MEMBERS = 5
 
 
@@ -70,7 +70,7 @@ class UsageReports:
 
 async def usage_report(sessions: SessionFactory, *, guild_id: int, days: int, now: datetime) -> UsageReport:
     """The server's usage over the last ``days`` UTC days (today included)."""
-    days = max(1, min(days, MAX_DAYS))
+    days = max(1, min(days, MAX_USAGE_DAYS))
     first_day = now.date() - timedelta(days=days - 1)
     since = datetime.combine(first_day, time.min, tzinfo=UTC)
     async with sessions() as session:

@@ -157,7 +157,11 @@ def settings_embed(rules: ServerRules, *, default_starting_balance: int) -> disc
     )
     places = ", ".join(f"<#{c}>" for c in sorted(rules.allowed_channel_ids))
     embed.add_field(name="Video channels", value=clip(places) if places else "everywhere")
-    embed.add_field(name="Videos in progress per member", value=str(rules.max_jobs_per_member or "no limit"))
+    member_jobs = str(rules.max_jobs_per_member or "no limit")
+    embed.add_field(
+        name="Videos in progress per member",
+        value=f"{member_jobs} (bot default)" if rules.member_jobs_is_default else member_jobs,
+    )
     embed.add_field(
         name="Daily credit cap",
         value=f"{rules.daily_credit_cap} credits" if rules.daily_credit_cap else "none",

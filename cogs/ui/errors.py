@@ -16,7 +16,7 @@ from discord import app_commands
 from cogs.ui.embeds import timestamp
 from cogs.ui.interaction import Interaction
 from videobot.errors import Refused, is_outage
-from videobot.jobs import CapReached, ChannelNotAllowed
+from videobot.jobs import CapReached, ChannelNotAllowed, CooldownActive
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,8 @@ def refusal_text(refusal: Refused) -> str:
     """The member's message for a refusal, with Discord formatting where the refusal carries data."""
     if isinstance(refusal, CapReached):
         return f"{refusal} ({timestamp(refusal.resets_at)})"
+    if isinstance(refusal, CooldownActive):
+        return f"{refusal} {timestamp(refusal.ready_at)}."
     if isinstance(refusal, ChannelNotAllowed) and refusal.allowed:
         return f"{refusal} Try {', '.join(f'<#{c}>' for c in refusal.allowed)}."
     return str(refusal)

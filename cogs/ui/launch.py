@@ -4,6 +4,7 @@ charge, the charge itself (in the domain), the status message and thread, and th
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Literal
 
 import discord
@@ -36,24 +37,24 @@ async def make_video(
     rules = await bot.rulebook.rules(interaction.guild_id)
     bot.jobs.check_channel(rules, channel_ids(interaction))
     check_bot_can_post(interaction)
-    video = bot.jobs.price(rules, choices)
-    inputs: list[InputFile] = []
-    if image is not None:
-        inputs.append(await read_attachment(image, IMAGE_RULE, "init_image"))
-    if audio is not None:
-        inputs.append(await read_attachment(audio, AUDIO_RULE, "init_audio"))
     request = JobRequest(
         interaction_id=interaction.id,
         guild_id=interaction.guild_id,
         channel_id=channel_id(interaction),
         user_id=interaction.user.id,
-        video=video,
+        video=bot.jobs.price(rules, choices),
         upload_limit=interaction.filesize_limit,
-        inputs=tuple(inputs),
         role_ids=acting_member(interaction).role_ids,
         campaign=campaign,
     )
-    await launch(interaction, request)
+    # Nothing is downloaded for a video the member cannot pay for or may not make now.
+    await bot.jobs.precheck(request)
+    inputs: list[InputFile] = []
+    if image is not None:
+        inputs.append(await read_attachment(image, IMAGE_RULE, "init_image"))
+    if audio is not None:
+        inputs.append(await read_attachment(audio, AUDIO_RULE, "init_audio"))
+    await launch(interaction, replace(request, inputs=tuple(inputs)))
 
 
 async def reroll(interaction: Interaction, job_id: int) -> None:

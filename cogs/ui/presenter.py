@@ -12,7 +12,6 @@ import logging
 from datetime import datetime
 from pathlib import Path
 
-import aiohttp
 import discord
 
 from cogs.ui.buttons import result_view, vote_view
@@ -20,7 +19,13 @@ from cogs.ui.embeds import campaign_report_embed, clip, status_embed, timestamp
 from videobot.campaigns import Campaign, CampaignReport
 from videobot.catalog import Catalog
 from videobot.jobs import Job
-from videobot.jobs.delivery import DeliveryError, DeliveryImpossible, FoundDelivery, UploadTooLarge
+from videobot.jobs.delivery import (
+    NETWORK_ERRORS,
+    DeliveryError,
+    DeliveryImpossible,
+    FoundDelivery,
+    UploadTooLarge,
+)
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +34,6 @@ _TOO_LARGE = 40005
 _THREAD_ARCHIVED = 50083
 _MISSING_ACCESS = {50001, 50013, 10003}  # missing access, missing permissions, unknown channel
 _UNKNOWN_MESSAGE = 10008
-# Errors of the connection itself (reset, refused, timed out): worth another try, like a 5xx.
-_NETWORK_ERRORS = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
 # A final state that cannot be shown (rate limits, outages) is tried again this often before giving up.
 FINAL_EDIT_ATTEMPTS = 8
 # How far back in a thread to look for a delivery that may already have been posted.
@@ -81,7 +84,7 @@ class DiscordPresenter:
                 except discord.NotFound:
                     log.info("job %s: its status message is gone; not showing its state", job_id)
                     return
-                except (discord.HTTPException, *_NETWORK_ERRORS) as exc:
+                except (discord.HTTPException, *NETWORK_ERRORS) as exc:
                     failures += 1
                     if not job.state.is_final or failures >= FINAL_EDIT_ATTEMPTS:
                         log.warning("job %s: status not shown (%s)", job_id, exc)
@@ -180,7 +183,7 @@ class DiscordPresenter:
             if exc.code in _MISSING_ACCESS or exc.status in (403, 404):
                 return None  # nothing can have been posted where the bot cannot read
             raise DeliveryError(f"could not read channel {channel_id}: {exc}") from exc
-        except _NETWORK_ERRORS as exc:
+        except NETWORK_ERRORS as exc:
             raise DeliveryError(f"could not read channel {channel_id}: {exc!r}") from exc
         return None
 
@@ -192,7 +195,7 @@ class DiscordPresenter:
             raise DeliveryImpossible(
                 f"no channel, thread or direct message reaches the owner: {exc}"
             ) from exc
-        except _NETWORK_ERRORS as exc:
+        except NETWORK_ERRORS as exc:
             raise DeliveryError(f"direct message failed: {exc!r}") from exc
 
     async def _post(self, job: Job, content: str, *, video: Path | None = None) -> int:
@@ -231,7 +234,7 @@ class DiscordPresenter:
                         log.info("job %s: cannot post in %s (%s); trying elsewhere", job.id, target, exc.code)
                         break
                     raise DeliveryError(str(exc)) from exc
-                except _NETWORK_ERRORS as exc:
+                except NETWORK_ERRORS as exc:
                     raise DeliveryError(f"posting failed: {exc!r}") from exc
                 return message.id
         raise DeliveryImpossible(str(last_error))

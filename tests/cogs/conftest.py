@@ -55,6 +55,9 @@ def flow_config(tmp_path: Path, request: pytest.FixtureRequest) -> Config:
             "poll_max_seconds": 0.5,
             "lease_seconds": 3,
             "data_dir": tmp_path / "data",
+            # Most tests make several videos in a row; fair-use limits have tests of their own.
+            "video_cooldown_seconds": 0,
+            "member_jobs_default": 0,
             **(marker.kwargs if marker else {}),
         }
     )

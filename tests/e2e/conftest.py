@@ -88,6 +88,9 @@ class World(Members):
             "POLL_MIN_SECONDS": "0.2",
             "POLL_MAX_SECONDS": "0.8",
             "JOB_LEASE_SECONDS": "2",
+            # Most tests make several videos in a row; fair-use limits have tests of their own.
+            "VIDEO_COOLDOWN_SECONDS": "0",
+            "MEMBER_JOBS_DEFAULT": "0",
         }
         env.update(extra)
         return env

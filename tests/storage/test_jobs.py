@@ -109,3 +109,18 @@ async def test_timestamps_come_back_aware_utc(sessions: SessionFactory) -> None:
     async with sessions() as session:
         loaded = await q.get_job(session, job_id=job.id)
     assert loaded is not None and loaded.created_at.utcoffset() == timedelta(0)
+
+
+async def test_a_member_with_many_queued_jobs_takes_one_slot_at_a_time(sessions: SessionFactory) -> None:
+    greedy = [(await insert_job(sessions, user_id=1)).id for _ in range(5)]
+    patient = (await insert_job(sessions, user_id=2)).id
+    claimed = [await _claim(sessions, "a", max_at_provider=3) for _ in range(3)]
+    # 1 then 2 (nobody at the provider for them), then 1 again: not 1, 1, 1.
+    assert claimed == [greedy[0], patient, greedy[1]]
+
+
+async def test_a_busy_server_does_not_hold_other_servers_behind_it(sessions: SessionFactory) -> None:
+    busy = [(await insert_job(sessions, guild_id=10, user_id=i)).id for i in range(4)]
+    quiet = (await insert_job(sessions, guild_id=20, user_id=9)).id
+    claimed = [await _claim(sessions, "a", max_at_provider=3) for _ in range(3)]
+    assert claimed == [busy[0], quiet, busy[1]]

@@ -234,8 +234,50 @@ async def test_bot_wide_daily_cap_spans_servers(
         interaction_id=next(_ids), guild_id=2, channel_id=3, user_id=1, video=VIDEO, upload_limit=1
     )
     await jobs.create(other)
-    with pytest.raises(CapReached, match="The bot has used 80 of its 100 credits"):
+    with pytest.raises(CapReached, match="reached its owner's budget for today"):
         await jobs.create(request(2))
+
+
+async def test_the_owners_cap_counts_the_catalog_price_not_a_servers_own_price(
+    sessions: SessionFactory, rulebook: Rulebook, clock: Clock
+) -> None:
+    await rulebook.update(GUILD, actor_id=MOD, starting_balance=1000)
+    await rulebook.set_price(GUILD, "veo-3.1-fast", 1, actor_id=MOD)  # the server's own price
+    jobs = Jobs(sessions, CATALOG, rulebook, global_daily_cap=100, clock=clock)
+    rules = await rulebook.rules(GUILD)
+    cheap = jobs.price(rules, VideoChoices(kind="text", prompt="a fox", duration=4))
+    assert (cheap.cost, cheap.catalog_cost) == (1, 40)
+
+    def at_server_price(user_id: int) -> JobRequest:
+        return JobRequest(
+            interaction_id=next(_ids),
+            guild_id=GUILD,
+            channel_id=2,
+            user_id=user_id,
+            video=cheap,
+            upload_limit=1,
+        )
+
+    await jobs.create(at_server_price(1))
+    await jobs.create(at_server_price(2))  # 80 of the owner's 100, though members paid 2
+    with pytest.raises(CapReached):
+        await jobs.create(at_server_price(3))
+
+
+async def test_a_refund_after_midnight_counts_against_the_day_of_its_debit(
+    sessions: SessionFactory, rulebook: Rulebook, clock: Clock
+) -> None:
+    await rulebook.update(GUILD, actor_id=MOD, starting_balance=1000, daily_credit_cap=100)
+    jobs = Jobs(sessions, CATALOG, rulebook, clock=clock)
+    clock.now = clock.now.replace(hour=23, minute=59)
+    late = (await jobs.create(request(1))).job
+    clock.now += timedelta(minutes=2)  # the next UTC day
+    assert late.id is not None
+    await jobs.cancel(late.id, guild_id=GUILD, user_id=1)
+    await jobs.create(request(2))
+    await jobs.create(request(3))  # 80 today
+    with pytest.raises(CapReached, match="This server has used 80 of its 100"):
+        await jobs.create(request(4))  # the refund of yesterday's job does not make room today
 
 
 async def test_jobs_in_progress_per_member_are_limited(
@@ -256,3 +298,20 @@ async def test_price_overrides_apply_to_new_jobs(rulebook: Rulebook, sessions: S
     rules = await rulebook.rules(GUILD)
     assert jobs.price(rules, VideoChoices(kind="text", prompt="x", duration=8)).cost == 7
     assert jobs.price(rules, VideoChoices(kind="text", prompt="x", model_id="veo-3.1")).cost == 200
+
+
+async def test_balances_past_two_billion_and_the_maximum_named(
+    credits: Credits, sessions: SessionFactory
+) -> None:
+    for _ in range(3):  # INTEGER on PostgreSQL would fail past 2^31
+        await credits.grant(ALICE, 1_000_000_000, actor_id=MOD, reason=None)
+    assert await credits.balance(ALICE) == 3_000_000_020
+    with pytest.raises(CreditsError, match="at most 1,000,000,000 credits"):
+        await credits.grant(ALICE, 1_000_000_001, actor_id=MOD, reason=None)
+    await credits.set_balance(ALICE, 1_000_000_000, actor_id=MOD, reason=None)
+    for _ in range(999):
+        await credits.grant(ALICE, 1_000_000_000, actor_id=MOD, reason=None)
+    with pytest.raises(CreditsError, match=r"over the most a balance may hold \(1,000,000,000,000\)"):
+        await credits.grant(ALICE, 1, actor_id=MOD, reason=None)
+    assert await credits.balance(ALICE) == 1_000_000_000_000
+    await consistent(sessions)

@@ -48,7 +48,8 @@ async def test_changes_are_kept(rulebook: Rulebook) -> None:
         ({"allowance_mode": "weekly"}, "off, floor or add"),
         ({"allowance_mode": "floor", "allowance_amount": 0}, "needs an amount of at least 1"),
         ({"allowance_mode": "add", "allowance_amount": 10, "allowance_cap": 5}, "cap must be at least"),
-        ({"max_jobs_per_member": 0}, "at least 1"),
+        ({"max_jobs_per_member": -1}, "cannot be negative"),
+        ({"max_jobs_per_member": 101}, "at most 100"),
         ({"colour": "blue"}, "Unknown settings: colour"),
     ],
 )

@@ -24,6 +24,7 @@ from videobot.campaigns import lookup
 from videobot.campaigns.refusals import CampaignError
 from videobot.campaigns.timing import CampaignStatus, looks_relative, parse_when, status_of
 from videobot.catalog import Catalog, UnknownModel
+from videobot.maxima import MAX_CAMPAIGN_ENTRIES, MAX_CREDITS
 
 log = logging.getLogger(__name__)
 
@@ -115,11 +116,14 @@ class Campaigns:
             raise CampaignError("The campaign must end after it starts.")
         if ends <= now:
             raise CampaignError("The campaign's end is already in the past.")
-        if spec.credits_per_member < 0:
-            raise CampaignError("Credits per participant cannot be negative.")
-        for value, what in ((spec.budget, "budget"), (spec.max_entries_per_member, "entries per member")):
-            if value is not None and value < 1:
-                raise CampaignError(f"The {what} must be at least 1 (or left out).")
+        if not 0 <= spec.credits_per_member <= MAX_CREDITS:
+            raise CampaignError(f"Credits per participant must be between 0 and {MAX_CREDITS:,}.")
+        for value, what, most in (
+            (spec.budget, "budget", MAX_CREDITS),
+            (spec.max_entries_per_member, "entries per member", MAX_CAMPAIGN_ENTRIES),
+        ):
+            if value is not None and not 1 <= value <= most:
+                raise CampaignError(f"The {what} must be between 1 and {most:,} (or left out).")
         models = self._check_models(spec.allowed_models)
         for theme in (spec.prompt_prefix, spec.prompt_suffix):
             if theme and len(theme) > THEME_MAX:

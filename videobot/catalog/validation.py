@@ -61,6 +61,11 @@ class ValidatedVideo:
     with_audio: bool
     cost: int
 
+    @property
+    def catalog_cost(self) -> int:
+        """What the video costs at the catalog's price, whatever a server charges for it."""
+        return self.model.price(self.duration, self.resolution)
+
     def settings_summary(self) -> list[tuple[str, str]]:
         """``(name, value)`` pairs for the job's status message, only for settings that apply."""
         lines = [("Model", self.model.id), ("Duration", seconds_text(self.duration))]

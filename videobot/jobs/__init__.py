@@ -13,7 +13,14 @@
 from storage.states import FINAL_STATES, REFUNDED_STATES, JobState
 from storage.tables import Job
 from videobot.jobs.book import Jobs, refund
-from videobot.jobs.refusals import CapReached, ChannelNotAllowed, DuplicateRequest, JobError, NotEnoughCredits
+from videobot.jobs.refusals import (
+    CapReached,
+    ChannelNotAllowed,
+    CooldownActive,
+    DuplicateRequest,
+    JobError,
+    NotEnoughCredits,
+)
 from videobot.jobs.requests import CreatedJob, InputFile, JobRequest
 
 __all__ = [
@@ -21,6 +28,7 @@ __all__ = [
     "REFUNDED_STATES",
     "CapReached",
     "ChannelNotAllowed",
+    "CooldownActive",
     "CreatedJob",
     "DuplicateRequest",
     "InputFile",

@@ -19,10 +19,11 @@ from storage.tables import Campaign, Job
 from storage.types import utcnow
 from videobot.campaigns import entries
 from videobot.catalog import Catalog, InvalidRequest, ValidatedVideo, VideoChoices, validate_choices
-from videobot.credits import Member, open_account, pay_allowance
+from videobot.credits import Member, open_account, pay_allowance, spendable
 from videobot.jobs.limits import check_limits
 from videobot.jobs.refusals import ChannelNotAllowed, DuplicateRequest, JobError, NotEnoughCredits
 from videobot.jobs.requests import CreatedJob, InputFile, JobRequest
+from videobot.maxima import MAX_JOB_ID
 from videobot.rulebook import Rulebook, ServerRules
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class Jobs:
         *,
         global_daily_cap: int | None = None,
         input_retention_days: int = 7,
+        cooldown: timedelta = timedelta(0),
         on_queued: Callable[[], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -50,6 +52,7 @@ class Jobs:
         self._catalog = catalog
         self._rulebook = rulebook
         self._global_daily_cap = global_daily_cap
+        self._cooldown = cooldown
         self._files_gone = (
             "The files of this video are no longer kept (the bot keeps them for "
             f"{input_retention_days} days), so it can't be re-rolled. Make a new one with /video image."
@@ -67,6 +70,35 @@ class Jobs:
         """Validate the member's choices and price them with the server's overrides."""
         model_id = choices.model_id or self._catalog.default_model(choices.kind).id
         return validate_choices(self._catalog, choices, price_override=rules.price_overrides.get(model_id))
+
+    async def precheck(self, request: JobRequest) -> None:
+        """Refuse early what `create` would surely refuse for credits or limits, before the member's
+        files are downloaded. Only reads: `create` checks everything again where it charges."""
+        rules = await self._rulebook.rules(request.guild_id)
+        now = self._clock()
+        member = Member(request.guild_id, request.user_id, request.role_ids)
+        async with self._sessions() as session:
+            # A named campaign's rules first: "this campaign takes wan only" says more than the price.
+            await entries.plan_entry(
+                session,
+                guild_id=request.guild_id,
+                user_id=request.user_id,
+                video=request.video,
+                requested=request.campaign,
+                now=now,
+            )
+            await check_limits(
+                session,
+                request,
+                rules,
+                global_daily_cap=self._global_daily_cap,
+                cooldown=self._cooldown,
+                now=now,
+                lock=False,
+            )
+            have = await spendable(session, member, rules, now)
+        if have < request.video.cost:
+            raise NotEnoughCredits(balance=have, cost=request.video.cost)
 
     async def create(self, request: JobRequest) -> CreatedJob:
         """Charge the member and queue the job, atomically, once per interaction.
@@ -102,7 +134,14 @@ class Jobs:
                 )
                 if plan is not None:
                     video = plan.video
-                await check_limits(session, request, rules, global_daily_cap=self._global_daily_cap, now=now)
+                await check_limits(
+                    session,
+                    request,
+                    rules,
+                    global_daily_cap=self._global_daily_cap,
+                    cooldown=self._cooldown,
+                    now=now,
+                )
                 job = Job(
                     interaction_id=request.interaction_id,
                     guild_id=request.guild_id,
@@ -113,6 +152,7 @@ class Jobs:
                     prompt=video.prompt,
                     settings=video.to_record(),
                     cost=video.cost,
+                    catalog_cost=video.catalog_cost,
                     upload_limit=request.upload_limit,
                     state=JobState.QUEUED,
                     reroll_of=request.reroll_of,
@@ -248,7 +288,9 @@ class Jobs:
         self._on_queued()
 
     async def get(self, job_id: int) -> Job | None:
-        """One job by id."""
+        """One job by id (None for a number no job can have)."""
+        if not 1 <= job_id <= MAX_JOB_ID:
+            return None
         async with self._sessions() as session:
             return await job_queries.get_job(session, job_id=job_id)
 
@@ -259,6 +301,8 @@ class Jobs:
 
     async def cancel(self, job_id: int, *, guild_id: int, user_id: int) -> Job:
         """Cancel a member's job that has not been sent to the provider yet, and refund it."""
+        if not 1 <= job_id <= MAX_JOB_ID:
+            raise JobError(f"You have no job #{job_id} in this server.")
         async with self._sessions() as session, session.begin():
             job = await job_queries.get_job(session, job_id=job_id)
             if job is None or job.guild_id != guild_id or job.user_id != user_id:

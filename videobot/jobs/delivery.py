@@ -5,12 +5,19 @@ The runner never imports discord; it calls these methods with job rows and files
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+import aiohttp
+
 from storage.tables import Campaign, Job
+
+# Errors of a connection itself (reset, refused, timed out), from the chat service's client or the
+# provider's: the same call may work later.
+NETWORK_ERRORS = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
 
 
 class DeliveryError(Exception):

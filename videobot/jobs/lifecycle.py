@@ -33,6 +33,7 @@ from videobot.catalog import Catalog, InvalidRequest, ValidatedVideo
 from videobot.errors import is_outage
 from videobot.jobs.book import refund
 from videobot.jobs.delivery import (
+    NETWORK_ERRORS,
     DeliveryError,
     DeliveryImpossible,
     FoundDelivery,
@@ -84,14 +85,12 @@ REASON_MODEL_GONE = "This model is no longer offered by the bot."
 # The provider's text is often technical: members get a plain sentence, the log gets the text.
 REASON_PROVIDER_FAILED = "The video service could not make this video. Try a different prompt or image."
 REASON_TOO_MANY_RETRIES = "The video service stayed busy for too long."
+REASON_REFUND_FAILED = "The credits could not be given back automatically: ask a moderator to return them."
 REASON_DISCORD_FAILING = "Discord kept failing when the video was posted, so it could not be delivered."
 
 _T = TypeVar("_T")
 # How long a job waits, at most, between two tries of a write while the database is away.
 _OUTAGE_RETRY_CAP = 5.0
-
-# Errors of a connection itself (reset, refused, timed out): the same call may work later.
-_NETWORK_ERRORS = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
 
 
 class LeaseLost(Exception):
@@ -490,7 +489,34 @@ class JobLifecycle:
             await refund(session, ended, reason=state.value)
             return ended
 
-        ended = await self._write(job_id, end_and_refund)
+        try:
+            ended = await self._write(job_id, end_and_refund)
+        except LeaseLost:
+            raise
+        except Exception:
+            # The refund itself failed (a bug, or data the ledger refuses). The job must still end:
+            # a job left at the provider's stage would hold a slot of every server's queue forever.
+            log.exception(
+                "job %s: the refund of %s credits failed; ending the job without it", job_id, job.cost
+            )
+
+            async def end_only(session: AsyncSession) -> Job:
+                ended = await job_queries.update_owned(
+                    session,
+                    job_id=job_id,
+                    owner=self._owner,
+                    states=[from_state],
+                    state=state,
+                    failure_reason=f"{reason} {REASON_REFUND_FAILED}",
+                    finished_at=now,
+                    failure_note_pending=True,
+                    lease_expires_at=now + timedelta(seconds=self._config.lease_seconds),
+                )
+                if ended is None:
+                    raise LeaseLost
+                return ended
+
+            ended = await self._write(job_id, end_only)
         log.info("job %s ended %s and was refunded %s credits", job.id, state.value, job.cost)
         await self._show(ended)
         await self._announce(ended)
@@ -502,7 +528,7 @@ class JobLifecycle:
             await self._presenter.announce_failure(job)
         except DeliveryImpossible as exc:
             log.warning("job %s: no way to tell the owner about the refund: %s", job.id, exc)
-        except (DeliveryError, *_NETWORK_ERRORS) as exc:
+        except (DeliveryError, *NETWORK_ERRORS) as exc:
             # Posted again once this lease lapses, by this process or another.
             log.warning("job %s: could not post the failure note yet: %s", job.id, exc)
             return

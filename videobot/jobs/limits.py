@@ -7,8 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import jobs as job_queries
-from storage.ledger import spent_since
-from videobot.jobs.refusals import CapReached, JobError
+from videobot.jobs.refusals import CapReached, CooldownActive, JobError
 from videobot.jobs.requests import JobRequest
 from videobot.rulebook import ServerRules
 
@@ -19,12 +18,15 @@ async def check_limits(
     rules: ServerRules,
     *,
     global_daily_cap: int | None,
+    cooldown: timedelta,
     now: datetime,
+    lock: bool = True,
 ) -> None:
-    """Refuse the job if the member has too many videos in progress or a daily cap would be passed.
+    """Refuse the job if the member has too many videos in progress or made one moments ago, or if a
+    daily cap would be passed.
 
     Runs inside the debit's transaction: the caps are checked and debited under one lock, so
-    concurrent commands cannot overshoot them.
+    concurrent commands cannot overshoot them. ``lock=False`` for an early, read-only look.
     """
     if rules.max_jobs_per_member is not None:
         active = await job_queries.count_member_active(
@@ -36,20 +38,31 @@ async def check_limits(
                 f"You have {active} videos in progress and this server allows {limit} at a time. "
                 "Wait for one to finish. Nothing was charged."
             )
-    caps = [(rules.daily_credit_cap, request.guild_id), (global_daily_cap, None)]
-    if all(cap is None for cap, _ in caps):
-        return
+    if cooldown:
+        last = await job_queries.last_created(session, guild_id=request.guild_id, user_id=request.user_id)
+        if last is not None and now < last + cooldown:
+            raise CooldownActive(last + cooldown)
     day_start = datetime.combine(now.date(), time.min, tzinfo=UTC)
     resets_at = day_start + timedelta(days=1)
-    for cap, guild_id in caps:
-        if cap is None:
-            continue
-        await job_queries.lock_spending(session, guild_id=guild_id)
-        spent = await spent_since(session, since=day_start, guild_id=guild_id)
-        if spent + request.video.cost > cap:
-            whose = "This server" if guild_id is not None else "The bot"
+    video = request.video
+    if rules.daily_credit_cap is not None:
+        # The server's own cap counts its own prices: the credits its members spend.
+        spent = await job_queries.spent_since(session, since=day_start, guild_id=request.guild_id)
+        if spent + video.cost > rules.daily_credit_cap:
             raise CapReached(
-                f"{whose} has used {spent} of its {cap} credits for today, and this video costs "
-                f"{request.video.cost}. Nothing was charged; the budget resets at midnight UTC.",
+                f"This server has used {spent} of its {rules.daily_credit_cap} credits for today, and this "
+                f"video costs {video.cost}. Nothing was charged; the budget resets at midnight UTC.",
+                resets_at,
+            )
+    if global_daily_cap is not None:
+        # The owner's cap counts what the owner pays: the catalog's price, never a server's own
+        # price (a server pricing a model at 1 credit must not buy 200 full-price renders).
+        if lock:
+            await job_queries.lock_spending(session, guild_id=None)
+        spent = await job_queries.spent_since(session, since=day_start, at_catalog_price=True)
+        if spent + video.catalog_cost > global_daily_cap:
+            raise CapReached(
+                "The bot has reached its owner's budget for today. Nothing was charged; the budget "
+                "resets at midnight UTC.",
                 resets_at,
             )

@@ -45,6 +45,14 @@ class CapReached(JobError):
         self.resets_at = resets_at
 
 
+class CooldownActive(JobError):
+    """The member made a video moments ago; the next one may start at ``ready_at``."""
+
+    def __init__(self, ready_at: datetime) -> None:
+        super().__init__("You just made a video. Nothing was charged; you can make the next one")
+        self.ready_at = ready_at
+
+
 class DuplicateRequest(JobError):
     """The same interaction arrived twice; the first one's job stands and was charged once."""
 

@@ -34,3 +34,9 @@ def test_times_relative_and_absolute(text: str, expected: datetime) -> None:
 def test_unreadable_time_says_what_works() -> None:
     with pytest.raises(CampaignError, match="relative time like `2h`"):
         parse_when("next tuesday", NOW)
+
+
+@pytest.mark.parametrize("text", ["999999999d", "99999999999w", "400d", "2100-01-01"])
+def test_a_time_too_far_ahead_is_refused_not_overflowed(text: str) -> None:
+    with pytest.raises(CampaignError, match="too far ahead: a campaign is at most 366 days away"):
+        parse_when(text, NOW)

@@ -108,3 +108,11 @@ async def test_cancel_only_own_waiting_jobs(sessions: SessionFactory) -> None:
         await jobs.cancel(job.id, guild_id=1, user_id=5)
     async with sessions() as session:
         assert await balance_of(session, guild_id=1, user_id=5) == 100
+
+
+async def test_a_job_number_no_job_can_have_is_just_not_found(sessions: SessionFactory) -> None:
+    jobs = make_jobs(sessions, 100)
+    for number in (0, -3, 2**31, 1099511627776):  # PostgreSQL would refuse these as "out of range"
+        with pytest.raises(JobError, match=f"no job #{number}"):
+            await jobs.cancel(number, guild_id=1, user_id=5)
+        assert await jobs.get(number) is None

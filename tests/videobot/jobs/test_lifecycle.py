@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
+from sqlalchemy.exc import IntegrityError
+
 from storage.tables import Job
 from storage.types import utcnow
 from tests.videobot.jobs.conftest import START, Harness
@@ -79,3 +82,18 @@ async def test_an_owner_nowhere_to_be_reached_still_gets_a_terminal_refunded_job
     assert not ended.failure_note_pending and ended.lease_owner is None
     assert harness.presenter.announce_errors == [] and harness.presenter.failures == []
     assert await harness.balance() == START
+
+
+async def test_a_refund_that_fails_still_ends_the_job(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken_refund(*args: object, **kwargs: object) -> None:
+        raise IntegrityError("refund", {}, Exception("the ledger refused it"))
+
+    monkeypatch.setattr("videobot.jobs.lifecycle.refund", broken_refund)
+    harness.fake.fail_next_submit("bad_request")
+    await harness.runner().start()
+    job = await harness.queue(duration=4)
+    failed = await harness.wait_for(job.id, JobState.FAILED)
+    assert "could not be given back automatically" in (failed.failure_reason or "")
+    assert failed.lease_owner is None or failed.failure_note_pending  # not stuck holding a provider slot
