@@ -827,6 +827,7 @@ class RateLimitVerdict:
     headers: dict[str, str]
     retry_after: float | None = None
     scope: str | None = None
+    at: float = 0.0  # the limiter's clock when it decided
 
     def response_body(self) -> dict[str, Any]:
         """The JSON body of the 429, as Discord sends it."""
@@ -841,10 +842,13 @@ class RateLimitVerdict:
 class RateLimiter:
     """Discord's global limit per bot token and its per-route buckets, with the headers it sends.
 
-    The global limit is a sliding window: at most ``global_limit`` bot-token requests are let
-    through in any ``global_window`` seconds; past it the answer is a 429 with ``"global": true``
-    whose ``retry_after`` is when the oldest request leaves the window. Requests refused by the
-    global limit do not count; requests refused by a bucket do (Discord counts every request).
+    The global limit is a fixed window, as Discord's behaves: the first bot-token request after a
+    window ended opens a new one of ``global_window`` seconds, which lets ``global_limit`` requests
+    through; past it the answer is a 429 with ``"global": true`` whose ``retry_after`` is the time
+    left in the window. (A sliding 1 s span can thus see up to twice the limit across a window edge.)
+    ``global_sliding = True`` makes it a sliding window instead: never more than ``global_limit`` in
+    any ``global_window`` seconds, ``retry_after`` until the oldest request leaves it.
+    Requests refused by the global limit do not count; requests refused by a bucket do.
 
     Every attribute may be changed while the fake runs; a bucket picks up a new limit when its
     window next opens. ``enabled = False`` switches all of it off (no headers, no 429s).
@@ -856,6 +860,7 @@ class RateLimiter:
         enabled: bool = True,
         global_limit: int = DEFAULT_GLOBAL_LIMIT,
         global_window: float = DEFAULT_GLOBAL_WINDOW,
+        global_sliding: bool = False,
         route_limits: Mapping[str, RouteLimit] | None = None,
         default_limit: RouteLimit = DEFAULT_ROUTE_LIMIT,
         clock: Callable[[], float] = time.monotonic,
@@ -864,11 +869,13 @@ class RateLimiter:
         self.enabled = enabled
         self.global_limit = global_limit
         self.global_window = global_window
+        self.global_sliding = global_sliding
         self.route_limits: dict[str, RouteLimit] = {**DEFAULT_ROUTE_LIMITS, **(route_limits or {})}
         self.default_limit = default_limit
         self._clock = clock
         self._wall_clock = wall_clock
-        self._recent: deque[float] = deque()  # bot-token requests let through, oldest first
+        self._recent: deque[float] = deque()  # sliding: bot-token requests let through, oldest first
+        self._global = _Bucket(global_limit, global_window)  # fixed window
         self._buckets: dict[tuple[str, str], _Bucket] = {}
 
     def limit_for(self, route_key: str) -> RouteLimit:
@@ -878,28 +885,26 @@ class RateLimiter:
     def reset(self) -> None:
         """Forget every window: the next requests start with full buckets."""
         self._recent.clear()
+        self._global = _Bucket(self.global_limit, self.global_window)
         self._buckets.clear()
 
     def check(self, *, counts_globally: bool, route_key: str | None, major: str) -> RateLimitVerdict:
         """Count one request and say whether it may be served, with the headers to send."""
-        if not self.enabled:
-            return RateLimitVerdict({})
         now = self._clock()
+        if not self.enabled:
+            return RateLimitVerdict({}, at=now)
         if counts_globally:
-            while self._recent and self._recent[0] <= now - self.global_window:
-                self._recent.popleft()
-            if len(self._recent) >= self.global_limit:
-                retry = max(0.001, self._recent[0] + self.global_window - now)
+            retry = self._take_global(now)
+            if retry is not None:
                 headers = {
                     "Retry-After": str(math.ceil(retry)),
                     "X-RateLimit-Global": "true",
                     "X-RateLimit-Scope": "global",
                     "Via": "1.1 google",
                 }
-                return RateLimitVerdict(headers, retry, "global")
-            self._recent.append(now)
+                return RateLimitVerdict(headers, retry, "global", at=now)
         if route_key is None:
-            return RateLimitVerdict({})
+            return RateLimitVerdict({}, at=now)
         key = (route_key, major)
         bucket = self._buckets.get(key)
         if bucket is None or now >= bucket.resets_at:
@@ -921,10 +926,29 @@ class RateLimiter:
                     "Via": "1.1 google",
                 }
             )
-            return RateLimitVerdict(headers, max(0.001, reset_after), "user")
+            return RateLimitVerdict(headers, max(0.001, reset_after), "user", at=now)
         bucket.used += 1
         headers["X-RateLimit-Remaining"] = str(bucket.limit - bucket.used)
-        return RateLimitVerdict(headers)
+        return RateLimitVerdict(headers, at=now)
+
+    def _take_global(self, now: float) -> float | None:
+        """Count a bot-token request against the global limit; the retry_after when over it."""
+        if self.global_sliding:
+            while self._recent and self._recent[0] <= now - self.global_window:
+                self._recent.popleft()
+            if len(self._recent) >= self.global_limit:
+                return max(0.001, self._recent[0] + self.global_window - now)
+            self._recent.append(now)
+            return None
+        window = self._global
+        if now >= window.resets_at:
+            window = self._global = _Bucket(
+                self.global_limit, self.global_window, 0, now + self.global_window
+            )
+        if window.used >= window.limit:
+            return max(0.001, window.resets_at - now)
+        window.used += 1
+        return None
 
 
 @dataclass

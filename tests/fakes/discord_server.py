@@ -357,8 +357,9 @@ class FakeDiscord:
     an enforced nonce de-duplicates), ``attachment_url_lifetime`` (signed CDN URL expiry).
 
     Rate limits are on by default, as on Discord (see :class:`RateLimiter`, ``self.rate_limiter``):
-    ``global_rate_limit`` bot-token requests per second (interaction callbacks and interaction-token
-    webhooks are exempt), and a bucket per route and major parameter, sized by ``route_limits``
+    ``global_rate_limit`` bot-token requests per second (fixed 1 s windows, or sliding with
+    ``global_sliding_window``; interaction callbacks and interaction-token webhooks are exempt),
+    and a bucket per route and major parameter, sized by ``route_limits``
     (``{"POST /channels/{channel_id}/messages": RouteLimit(5, 5.0)}``, merged over
     ``DEFAULT_ROUTE_LIMITS``) or else ``default_route_limit``. ``rate_limits=False`` turns them off.
     ``self.traffic`` (:class:`TrafficCounters`) counts what was answered; see :meth:`reset_counters`.
@@ -379,6 +380,7 @@ class FakeDiscord:
         allowed_privileged_intents: int = PRIVILEGED_INTENTS,
         rate_limits: bool = True,
         global_rate_limit: int = DEFAULT_GLOBAL_LIMIT,
+        global_sliding_window: bool = False,
         route_limits: Mapping[str, RouteLimit] | None = None,
         default_route_limit: RouteLimit = DEFAULT_ROUTE_LIMIT,
     ) -> None:
@@ -406,6 +408,7 @@ class FakeDiscord:
         self.rate_limiter = RateLimiter(
             enabled=rate_limits,
             global_limit=global_rate_limit,
+            global_sliding=global_sliding_window,
             route_limits=route_limits,
             default_limit=default_route_limit,
         )
@@ -1776,7 +1779,8 @@ class FakeDiscord:
             for name, value in verdict.headers.items():
                 response.headers.setdefault(name, value)
         record.status = response.status
-        self.traffic.record(kind, response.status, time.monotonic(), scope=verdict.scope)
+        # The limiter's decision time: the timeline then shows what the global limit saw.
+        self.traffic.record(kind, response.status, verdict.at, scope=verdict.scope)
         return response
 
     def _match_route(self, method: str, path: str) -> tuple[_Route | None, re.Match[str] | None, bool]:
