@@ -850,6 +850,10 @@ class RateLimiter:
     any ``global_window`` seconds, ``retry_after`` until the oldest request leaves it.
     Requests refused by the global limit do not count; requests refused by a bucket do.
 
+    ``time_scale`` multiplies every window (global and buckets) and so every ``Reset-After`` and
+    ``retry_after``: 0.2 turns Discord's 5 s message buckets into 1 s ones, keeping the counts, the
+    headers and the 429s, for a test that wants Discord's rules but not its wall-clock waits.
+
     Every attribute may be changed while the fake runs; a bucket picks up a new limit when its
     window next opens. ``enabled = False`` switches all of it off (no headers, no 429s).
     """
@@ -863,6 +867,7 @@ class RateLimiter:
         global_sliding: bool = False,
         route_limits: Mapping[str, RouteLimit] | None = None,
         default_limit: RouteLimit = DEFAULT_ROUTE_LIMIT,
+        time_scale: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
@@ -872,6 +877,7 @@ class RateLimiter:
         self.global_sliding = global_sliding
         self.route_limits: dict[str, RouteLimit] = {**DEFAULT_ROUTE_LIMITS, **(route_limits or {})}
         self.default_limit = default_limit
+        self.time_scale = time_scale
         self._clock = clock
         self._wall_clock = wall_clock
         self._recent: deque[float] = deque()  # sliding: bot-token requests let through, oldest first
@@ -909,7 +915,8 @@ class RateLimiter:
         bucket = self._buckets.get(key)
         if bucket is None or now >= bucket.resets_at:
             spec = self.limit_for(route_key)
-            bucket = self._buckets[key] = _Bucket(spec.limit, spec.per, 0, now + spec.per)
+            per = spec.per * self.time_scale
+            bucket = self._buckets[key] = _Bucket(spec.limit, per, 0, now + per)
         reset_after = bucket.resets_at - now
         headers = {
             "X-RateLimit-Limit": str(bucket.limit),
@@ -934,17 +941,16 @@ class RateLimiter:
     def _take_global(self, now: float) -> float | None:
         """Count a bot-token request against the global limit; the retry_after when over it."""
         if self.global_sliding:
-            while self._recent and self._recent[0] <= now - self.global_window:
+            while self._recent and self._recent[0] <= now - self.global_window * self.time_scale:
                 self._recent.popleft()
             if len(self._recent) >= self.global_limit:
-                return max(0.001, self._recent[0] + self.global_window - now)
+                return max(0.001, self._recent[0] + self.global_window * self.time_scale - now)
             self._recent.append(now)
             return None
         window = self._global
         if now >= window.resets_at:
-            window = self._global = _Bucket(
-                self.global_limit, self.global_window, 0, now + self.global_window
-            )
+            span = self.global_window * self.time_scale
+            window = self._global = _Bucket(self.global_limit, span, 0, now + span)
         if window.used >= window.limit:
             return max(0.001, window.resets_at - now)
         window.used += 1

@@ -361,7 +361,8 @@ class FakeDiscord:
     ``global_sliding_window``; interaction callbacks and interaction-token webhooks are exempt),
     and a bucket per route and major parameter, sized by ``route_limits``
     (``{"POST /channels/{channel_id}/messages": RouteLimit(5, 5.0)}``, merged over
-    ``DEFAULT_ROUTE_LIMITS``) or else ``default_route_limit``. ``rate_limits=False`` turns them off.
+    ``DEFAULT_ROUTE_LIMITS``) or else ``default_route_limit``. ``rate_limit_time_scale`` shortens
+    every window alike (0.2: 5 s buckets last 1 s); ``rate_limits=False`` turns them off.
     ``self.traffic`` (:class:`TrafficCounters`) counts what was answered; see :meth:`reset_counters`.
     """
 
@@ -383,6 +384,7 @@ class FakeDiscord:
         global_sliding_window: bool = False,
         route_limits: Mapping[str, RouteLimit] | None = None,
         default_route_limit: RouteLimit = DEFAULT_ROUTE_LIMIT,
+        rate_limit_time_scale: float = 1.0,
     ) -> None:
         self.token = token
         self.application_id = application_id
@@ -411,6 +413,7 @@ class FakeDiscord:
             global_sliding=global_sliding_window,
             route_limits=route_limits,
             default_limit=default_route_limit,
+            time_scale=rate_limit_time_scale,
         )
         self.traffic = TrafficCounters()
         self.sessions: list[_Session] = []

@@ -20,6 +20,7 @@ from tests.fakes.discord_payloads import (
     TOKEN_BOT,
     TOKEN_INTERACTION,
     TOKEN_OTHER,
+    RateLimiter,
     RouteLimit,
     TrafficCounters,
     bucket_hash,
@@ -174,14 +175,63 @@ async def test_discord_py_waits_out_the_global_limit(fake: FakeDiscord, bot: Rec
     assert fake.traffic.peak_bot_requests(0.4, include_429=True) > 5
 
 
-async def test_sliding_global_window(fake: FakeDiscord, bot: RecordingBot) -> None:
+async def test_sliding_global_window(fake: FakeDiscord, http: aiohttp.ClientSession) -> None:
     fake.rate_limiter.global_sliding = True
-    fake.rate_limiter.global_limit = 5
-    fake.rate_limiter.global_window = 0.3
-    users = await asyncio.gather(*(bot.fetch_user(USER) for _ in range(12)))
-    assert len(users) == 12
-    assert fake.traffic.global_rate_limited >= 1
-    assert fake.traffic.peak_bot_requests(0.3) == 5  # never more in any 0.3 s
+    fake.rate_limiter.global_limit = 3
+    url = f"{fake.api_base}/users/@me"
+    statuses = []
+    for _ in range(4):
+        async with http.get(url, headers=AUTH) as resp:
+            statuses.append(resp.status)
+            body = await resp.json()
+    assert statuses == [200, 200, 200, 429] and body["global"] is True
+    assert fake.traffic.peak_bot_requests(1.0) == 3
+
+
+def test_global_window_fixed_and_sliding() -> None:
+    now = [0.0]
+    limiter = RateLimiter(global_limit=3, clock=lambda: now[0], wall_clock=lambda: 1e9 + now[0])
+
+    def retry_at(t: float) -> float | None:
+        now[0] = t
+        return limiter.check(counts_globally=True, route_key=None, major="").retry_after
+
+    # Fixed: the window opens with its first request and lets three through until it ends.
+    assert [retry_at(t) for t in (0.0, 0.1, 0.2)] == [None, None, None]
+    assert retry_at(0.3) == pytest.approx(0.7)
+    assert retry_at(0.99) == pytest.approx(0.01)
+    assert [retry_at(t) for t in (1.0, 1.0, 1.0)] == [None, None, None]
+    assert retry_at(1.05) == pytest.approx(0.95)
+
+    # Sliding: a slot frees when the oldest request is a window old.
+    limiter.global_sliding = True
+    limiter.reset()
+    assert [retry_at(t) for t in (0.0, 0.1, 0.2)] == [None, None, None]
+    assert retry_at(0.3) == pytest.approx(0.7)
+    assert retry_at(1.0) is None
+    assert retry_at(1.0) == pytest.approx(0.1)
+    assert retry_at(1.1) is None
+    assert retry_at(1.15) == pytest.approx(0.05)
+
+    # Unknown routes have no bucket; a route has one bucket per major parameter, one hash for all.
+    assert limiter.check(counts_globally=False, route_key=None, major="").headers == {}
+    route = "POST /channels/{channel_id}/messages"
+    limiter.route_limits[route] = RouteLimit(1, 2.0)
+    first, second, other = (
+        limiter.check(counts_globally=False, route_key=route, major=major) for major in ("1", "1", "2")
+    )
+    assert first.retry_after is None and other.retry_after is None
+    assert second.retry_after == pytest.approx(2.0) and second.scope == "user"
+    assert first.headers["X-RateLimit-Bucket"] == other.headers["X-RateLimit-Bucket"]
+    assert first.headers["X-RateLimit-Reset"] == f"{1e9 + now[0] + 2.0:.3f}"
+
+    # time_scale shortens every window alike; the counts stay Discord's.
+    limiter.time_scale = 0.1
+    limiter.reset()
+    scaled = [limiter.check(counts_globally=True, route_key=route, major="1") for _ in range(2)]
+    assert scaled[0].headers["X-RateLimit-Reset-After"] == "0.200"
+    assert scaled[1].retry_after == pytest.approx(0.2)
+    assert [retry_at(now[0]) for _ in range(2)] == [None, pytest.approx(0.1)]  # 3 a 0.1 s window
 
 
 async def test_discord_py_waits_before_a_bucket_runs_dry(
