@@ -24,3 +24,13 @@ lint: install-dev
 
 test: lint
 	$(BIN)/pytest -q
+
+# Benchmarks of bot.py against the loopback fakes (README, "Benchmarks"); the PostgreSQL figures use
+# TEST_POSTGRES_URL. bench-smoke is the small run with regression bounds (non-zero exit on failure).
+.PHONY: bench bench-smoke
+
+bench: install-dev
+	$(BIN)/python -m bench
+
+bench-smoke: install-dev
+	$(BIN)/python -m bench --smoke

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import itertools
+import math
 import re
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -262,6 +265,23 @@ def form_error(path: str, code: str, message: str) -> DiscordAPIError:
     for part in reversed(path.split(".")):
         errors = {part: errors}
     return DiscordAPIError(400, 50035, "Invalid Form Body", errors=errors)
+
+
+@contextlib.contextmanager
+def form_errors_under(prefix: str) -> Iterator[None]:
+    """Report the 50035 errors raised inside under ``prefix``, as Discord nests them.
+
+    An interaction callback's message is its ``data`` (``data.embeds.0.title``), a forum post's is
+    its ``message`` (``message.content``).
+    """
+    try:
+        yield
+    except DiscordAPIError as exc:
+        if exc.code != 50035 or exc.errors is None:
+            raise
+        raise DiscordAPIError(
+            exc.status, exc.code, exc.message, errors={prefix: exc.errors}, headers=exc.headers
+        ) from None
 
 
 def unknown(kind: str, code: int) -> DiscordAPIError:
@@ -607,6 +627,12 @@ class RecordedRequest:
     status: int = 0
     unknown_route: bool = False
     injected: bool = False
+    # TOKEN_BOT, TOKEN_INTERACTION or TOKEN_OTHER ("" for CDN downloads, which are not API calls).
+    token_kind: str = ""
+    # "global" or "user" when the fake's own rate limiter answered 429 (injected 429s: None).
+    rate_limited: str | None = None
+    # "METHOD /path/{template}" of the route that served it (None: CDN or unknown route).
+    route: str | None = None
 
 
 class _Changes:
@@ -658,6 +684,11 @@ class FakeInteraction:
     followups: list[FakeMessage] = field(default_factory=list)
     errors: list[DiscordAPIError] = field(default_factory=list)
     _changes: _Changes = field(default_factory=_Changes, repr=False)
+
+    @property
+    def ack_seconds(self) -> float | None:
+        """Seconds from the fake queueing INTERACTION_CREATE to the bot's callback arriving."""
+        return None if self.callback is None else self.callback.at - self.dispatched_at
 
     @property
     def deferred(self) -> bool:
@@ -720,6 +751,269 @@ class FakeInteraction:
                 f"errors={self.errors}"
             ),
         )
+
+
+# --------------------------------------------------------------------------------------------------
+# Rate limits
+# --------------------------------------------------------------------------------------------------
+
+# Who a request spoke as. Discord's global limit counts bot-token requests only; interaction
+# callbacks and the interaction-token webhook routes are exempt from it.
+TOKEN_BOT = "bot"  # Authorization: Bot <the fake's token>
+TOKEN_INTERACTION = "interaction"  # /interactions/{id}/{token}/callback and /webhooks/{app_id}/{token}...
+TOKEN_OTHER = "other"  # no or a wrong Authorization header (answered 401), GET /gateway without one
+TOKEN_KINDS = (TOKEN_BOT, TOKEN_INTERACTION, TOKEN_OTHER)
+
+# Path parameters that give a route a bucket of its own, as Discord's "major parameters" do (the
+# interaction id and token play the webhook id and token for callbacks, as in discord.py).
+MAJOR_PARAMETERS = frozenset(
+    {"channel_id", "guild_id", "webhook_id", "webhook_token", "interaction_id", "interaction_token"}
+)
+
+RATE_LIMITED_MESSAGE = "You are being rate limited."
+# Discord bans an IP for a while after this many 401/403/429 answers within the window.
+INVALID_REQUEST_BAN = 10_000
+INVALID_REQUEST_WINDOW = 600.0
+
+
+@dataclass(frozen=True)
+class RouteLimit:
+    """A per-route bucket: ``limit`` requests per ``per`` seconds.
+
+    The window is fixed: it opens with the first request after the previous one reset, as Discord's
+    ``X-RateLimit-Reset-After`` counts down from there.
+    """
+
+    limit: int
+    per: float
+
+
+DEFAULT_GLOBAL_LIMIT = 50  # requests per second per bot token
+DEFAULT_GLOBAL_WINDOW = 1.0
+DEFAULT_ROUTE_LIMIT = RouteLimit(50, 1.0)
+# Keys are "METHOD /template" with Discord's parameter names. Sending, editing and deleting
+# messages have small per-channel buckets on Discord (observed 5 per 5 s, 5 per 5 s, 5 per 1 s);
+# thread creation is not documented: 10 per 10 s per parent channel, each route its own bucket.
+DEFAULT_ROUTE_LIMITS: Mapping[str, RouteLimit] = {
+    "POST /channels/{channel_id}/messages": RouteLimit(5, 5.0),
+    "PATCH /channels/{channel_id}/messages/{message_id}": RouteLimit(5, 5.0),
+    "DELETE /channels/{channel_id}/messages/{message_id}": RouteLimit(5, 1.0),
+    "POST /channels/{channel_id}/messages/{message_id}/threads": RouteLimit(10, 10.0),
+    "POST /channels/{channel_id}/threads": RouteLimit(10, 10.0),
+}
+
+
+def bucket_hash(route_key: str) -> str:
+    """The opaque ``X-RateLimit-Bucket`` of a route: the same for every major parameter value."""
+    return hashlib.sha256(route_key.encode()).hexdigest()[:32]
+
+
+@dataclass
+class _Bucket:
+    limit: int
+    per: float
+    used: int = 0
+    resets_at: float = -math.inf  # time.monotonic()
+
+
+@dataclass(frozen=True)
+class RateLimitVerdict:
+    """What the limiter decided for one request.
+
+    ``headers`` go on the answer whatever it is (the bucket's state); when ``retry_after`` is set the
+    request is refused with 429 and ``scope`` says by which limit ("global" or "user").
+    """
+
+    headers: dict[str, str]
+    retry_after: float | None = None
+    scope: str | None = None
+    at: float = 0.0  # the limiter's clock when it decided
+
+    def response_body(self) -> dict[str, Any]:
+        """The JSON body of the 429, as Discord sends it."""
+        assert self.retry_after is not None
+        return {
+            "message": RATE_LIMITED_MESSAGE,
+            "retry_after": round(self.retry_after, 3),
+            "global": self.scope == "global",
+        }
+
+
+class RateLimiter:
+    """Discord's global limit per bot token and its per-route buckets, with the headers it sends.
+
+    The global limit is a fixed window, as Discord's behaves: the first bot-token request after a
+    window ended opens a new one of ``global_window`` seconds, which lets ``global_limit`` requests
+    through; past it the answer is a 429 with ``"global": true`` whose ``retry_after`` is the time
+    left in the window. (A sliding 1 s span can thus see up to twice the limit across a window edge.)
+    ``global_sliding = True`` makes it a sliding window instead: never more than ``global_limit`` in
+    any ``global_window`` seconds, ``retry_after`` until the oldest request leaves it.
+    Requests refused by the global limit do not count; requests refused by a bucket do.
+
+    ``time_scale`` multiplies every window (global and buckets) and so every ``Reset-After`` and
+    ``retry_after``: 0.2 turns Discord's 5 s message buckets into 1 s ones, keeping the counts, the
+    headers and the 429s, for a test that wants Discord's rules but not its wall-clock waits.
+
+    Every attribute may be changed while the fake runs; a bucket picks up a new limit when its
+    window next opens. ``enabled = False`` switches all of it off (no headers, no 429s).
+    """
+
+    def __init__(
+        self,
+        *,
+        enabled: bool = True,
+        global_limit: int = DEFAULT_GLOBAL_LIMIT,
+        global_window: float = DEFAULT_GLOBAL_WINDOW,
+        global_sliding: bool = False,
+        route_limits: Mapping[str, RouteLimit] | None = None,
+        default_limit: RouteLimit = DEFAULT_ROUTE_LIMIT,
+        time_scale: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.enabled = enabled
+        self.global_limit = global_limit
+        self.global_window = global_window
+        self.global_sliding = global_sliding
+        self.route_limits: dict[str, RouteLimit] = {**DEFAULT_ROUTE_LIMITS, **(route_limits or {})}
+        self.default_limit = default_limit
+        self.time_scale = time_scale
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._recent: deque[float] = deque()  # sliding: bot-token requests let through, oldest first
+        self._global = _Bucket(global_limit, global_window)  # fixed window
+        self._buckets: dict[tuple[str, str], _Bucket] = {}
+
+    def limit_for(self, route_key: str) -> RouteLimit:
+        """The bucket size of a route (``"PATCH /channels/{channel_id}/messages/{message_id}"``)."""
+        return self.route_limits.get(route_key, self.default_limit)
+
+    def reset(self) -> None:
+        """Forget every window: the next requests start with full buckets."""
+        self._recent.clear()
+        self._global = _Bucket(self.global_limit, self.global_window)
+        self._buckets.clear()
+
+    def check(self, *, counts_globally: bool, route_key: str | None, major: str) -> RateLimitVerdict:
+        """Count one request and say whether it may be served, with the headers to send."""
+        now = self._clock()
+        if not self.enabled:
+            return RateLimitVerdict({}, at=now)
+        if counts_globally:
+            retry = self._take_global(now)
+            if retry is not None:
+                headers = {
+                    "Retry-After": str(math.ceil(retry)),
+                    "X-RateLimit-Global": "true",
+                    "X-RateLimit-Scope": "global",
+                    "Via": "1.1 google",
+                }
+                return RateLimitVerdict(headers, retry, "global", at=now)
+        if route_key is None:
+            return RateLimitVerdict({}, at=now)
+        key = (route_key, major)
+        bucket = self._buckets.get(key)
+        if bucket is None or now >= bucket.resets_at:
+            spec = self.limit_for(route_key)
+            per = spec.per * self.time_scale
+            bucket = self._buckets[key] = _Bucket(spec.limit, per, 0, now + per)
+        reset_after = bucket.resets_at - now
+        headers = {
+            "X-RateLimit-Limit": str(bucket.limit),
+            "X-RateLimit-Reset": f"{self._wall_clock() + reset_after:.3f}",
+            "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+            "X-RateLimit-Bucket": bucket_hash(route_key),
+        }
+        if bucket.used >= bucket.limit:
+            headers.update(
+                {
+                    "X-RateLimit-Remaining": "0",
+                    "Retry-After": str(math.ceil(reset_after)),
+                    "X-RateLimit-Scope": "user",
+                    "Via": "1.1 google",
+                }
+            )
+            return RateLimitVerdict(headers, max(0.001, reset_after), "user", at=now)
+        bucket.used += 1
+        headers["X-RateLimit-Remaining"] = str(bucket.limit - bucket.used)
+        return RateLimitVerdict(headers, at=now)
+
+    def _take_global(self, now: float) -> float | None:
+        """Count a bot-token request against the global limit; the retry_after when over it."""
+        if self.global_sliding:
+            while self._recent and self._recent[0] <= now - self.global_window * self.time_scale:
+                self._recent.popleft()
+            if len(self._recent) >= self.global_limit:
+                return max(0.001, self._recent[0] + self.global_window * self.time_scale - now)
+            self._recent.append(now)
+            return None
+        window = self._global
+        if now >= window.resets_at:
+            span = self.global_window * self.time_scale
+            window = self._global = _Bucket(self.global_limit, span, 0, now + span)
+        if window.used >= window.limit:
+            return max(0.001, window.resets_at - now)
+        window.used += 1
+        return None
+
+
+@dataclass
+class TrafficCounters:
+    """What the fake answered, for tests and benchmarks.
+
+    ``served`` and ``rate_limited`` count answers per token kind (``TOKEN_BOT``, ``TOKEN_INTERACTION``,
+    ``TOKEN_OTHER``): every answer other than 429 is "served" (2xx, 4xx and injected 5xx), every 429
+    is "rate limited" (the fake's own and injected ones). ``bot_timeline`` has the monotonic time
+    and status of every bot-token request, in the order they were decided.
+    """
+
+    served: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TOKEN_KINDS, 0))
+    rate_limited: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TOKEN_KINDS, 0))
+    global_rate_limited: int = 0  # 429s of the fake's global limit (a part of rate_limited["bot"])
+    route_rate_limited: int = 0  # 429s of the fake's per-route buckets
+    bot_timeline: list[tuple[float, int]] = field(default_factory=list)
+    invalid_window: float = INVALID_REQUEST_WINDOW
+    _invalid: deque[float] = field(default_factory=deque, repr=False)
+
+    def record(self, kind: str, status: int, at: float, *, scope: str | None = None) -> None:
+        """Count one answer (``scope``: "global"/"user" when the fake's own limiter refused it)."""
+        if status == 429:
+            self.rate_limited[kind] += 1
+        else:
+            self.served[kind] += 1
+        if scope == "global":
+            self.global_rate_limited += 1
+        elif scope == "user":
+            self.route_rate_limited += 1
+        if kind == TOKEN_BOT:
+            self.bot_timeline.append((at, status))
+        if status in (401, 403, 429):
+            self._invalid.append(at)
+
+    def invalid_requests(self, now: float | None = None) -> int:
+        """401, 403 and 429 answers within the last ``invalid_window`` seconds (Discord bans at 10,000)."""
+        now = time.monotonic() if now is None else now
+        while self._invalid and self._invalid[0] <= now - self.invalid_window:
+            self._invalid.popleft()
+        return len(self._invalid)
+
+    def peak_bot_requests(self, window: float = 1.0, *, include_429: bool = False) -> int:
+        """The most bot-token requests in any ``window`` seconds (served only, unless ``include_429``)."""
+        times = sorted(t for t, status in self.bot_timeline if include_429 or status != 429)
+        best = start = 0
+        for end, t in enumerate(times):
+            while t - times[start] >= window:
+                start += 1
+            best = max(best, end - start + 1)
+        return best
+
+    def reset(self) -> None:
+        """Zero every counter."""
+        for kind in TOKEN_KINDS:
+            self.served[kind] = self.rate_limited[kind] = 0
+        self.global_rate_limited = self.route_rate_limited = 0
+        self.bot_timeline.clear()
+        self._invalid.clear()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -834,6 +1128,38 @@ def validate_components(components: Any, *, v2: bool) -> None:
                     "components", "COMPONENT_CUSTOM_ID_DUPLICATED", "Component custom id cannot be duplicated"
                 )
             seen.add(custom_id)
+
+
+def validate_modal_components(components: Any) -> None:
+    """Check a modal's fields: custom_ids of 1-100 characters, labels ≤ 45, text inputs ≤ 4000."""
+    fields: list[tuple[str, dict[str, Any]]] = []
+    for i, top in enumerate(components if isinstance(components, list) else []):
+        if not isinstance(top, dict):
+            continue
+        if top.get("type") == 1:  # action row
+            children = top.get("components") or []
+            fields += [(f"data.components.{i}.components.{j}", c) for j, c in enumerate(children)]
+        elif top.get("type") == 18:  # label
+            _max_len(top.get("label"), 45, f"data.components.{i}.label")
+            if isinstance(top.get("component"), dict):
+                fields.append((f"data.components.{i}.component", top["component"]))
+        else:
+            fields.append((f"data.components.{i}", top))
+    for path, comp in fields:
+        custom_id = comp.get("custom_id")
+        if custom_id is not None and (not isinstance(custom_id, str) or not 1 <= len(custom_id) <= 100):
+            raise form_error(
+                f"{path}.custom_id", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length."
+            )
+        if comp.get("type") == 4:  # text input
+            _max_len(comp.get("label"), 45, f"{path}.label")
+            _max_len(comp.get("value"), 4000, f"{path}.value")
+            _max_len(comp.get("placeholder"), 100, f"{path}.placeholder")
+            for key in ("min_length", "max_length"):
+                if comp.get(key) is not None and not 0 <= int(comp[key]) <= 4000:
+                    raise form_error(
+                        f"{path}.{key}", "NUMBER_TYPE_MAX", "int value should be between 0 and 4000."
+                    )
 
 
 def validate_message_payload(data: Mapping[str, Any], *, n_files: int, creating: bool) -> None:

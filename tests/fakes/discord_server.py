@@ -8,9 +8,11 @@ client (in-process, or ``bot.py`` as a child process) talks to it after pointing
 What it models, because a video bot depends on it: the interaction lifecycle (3 s acknowledgement
 deadline, 15 min token lifetime, "already acknowledged", the first followup after a thinking defer
 editing the placeholder), upload limits per boost tier (413/40005), nonce-based de-duplication, threads
-(public from a message, private without, forum posts, archived/locked), 429s that discord.py retries, and
-a gateway that replays missed dispatches on RESUME. What it does not: channel permission overwrites,
-per-route rate-limit buckets, presences, voice, reactions events, audit logs.
+(public from a message, private without, forum posts, archived/locked), Discord's rate limits (50
+bot-token requests per second, per-route buckets with real ``X-RateLimit-*`` headers, 429s that
+discord.py waits out; on by default), payload limits (400/50035), and a gateway that replays missed
+dispatches on RESUME. What it does not: channel permission overwrites, presences, voice, reactions
+events, audit logs.
 
 Typical use::
 
@@ -60,6 +62,8 @@ from tests.fakes.discord_payloads import (
     CREATE_PUBLIC_THREADS,
     DEFAULT_BOT_PERMISSIONS,
     DEFAULT_EVERYONE_PERMISSIONS,
+    DEFAULT_GLOBAL_LIMIT,
+    DEFAULT_ROUTE_LIMIT,
     DM,
     DM_FILESIZE_LIMIT,
     DM_PERMISSIONS,
@@ -77,6 +81,7 @@ from tests.fakes.discord_payloads import (
     INTENT_GUILD_MESSAGES,
     INTENT_GUILDS,
     INTENT_MESSAGE_CONTENT,
+    MAJOR_PARAMETERS,
     MANAGE_CHANNELS,
     MANAGE_MESSAGES,
     MANAGE_THREADS,
@@ -106,6 +111,9 @@ from tests.fakes.discord_payloads import (
     SEND_MESSAGES,
     SEND_MESSAGES_IN_THREADS,
     SETTABLE_MESSAGE_FLAGS,
+    TOKEN_BOT,
+    TOKEN_INTERACTION,
+    TOKEN_OTHER,
     VIEW_CHANNEL,
     DiscordAPIError,
     FakeAttachment,
@@ -119,12 +127,16 @@ from tests.fakes.discord_payloads import (
     FakeMessageVersion,
     FakeRole,
     FakeUser,
+    RateLimiter,
     RecordedFile,
     RecordedRequest,
+    RouteLimit,
     SnowflakeGenerator,
+    TrafficCounters,
     _Changes,
     compute_mentions,
     form_error,
+    form_errors_under,
     iso,
     missing_permissions,
     number_components,
@@ -133,10 +145,14 @@ from tests.fakes.discord_payloads import (
     utcnow,
     validate_commands,
     validate_message_payload,
+    validate_modal_components,
     walk_components,
 )
 
 __all__ = [
+    "TOKEN_BOT",
+    "TOKEN_INTERACTION",
+    "TOKEN_OTHER",
     "FakeAttachment",
     "FakeCallback",
     "FakeChannel",
@@ -146,7 +162,10 @@ __all__ = [
     "FakeInteraction",
     "FakeMessage",
     "FakeMessageVersion",
+    "RateLimiter",
     "RecordedRequest",
+    "RouteLimit",
+    "TrafficCounters",
 ]
 
 DEFAULT_APPLICATION_ID = 1_180_000_000_000_000_001
@@ -203,12 +222,51 @@ class _Ctx:
 _Handler = Callable[[_Ctx], Awaitable[web.StreamResponse]]
 
 
+# What a path parameter matches; any other parameter is a snowflake.
+_PARAM_PATTERNS = {
+    "interaction_token": r"[^/]+",
+    "webhook_token": r"[^/]+",
+    "emoji": r"[^/]+",
+    "member": r"@me|\d+",
+    "message": r"@original|\d+",
+}
+_PARAM = re.compile(r"\{(\w+)\}")
+_SNOWFLAKE = r"\d+"
+
+
 @dataclass
 class _Route:
     method: str
+    template: str  # "/channels/{channel_id}/messages/{message_id}"
     pattern: re.Pattern[str]
+    params: tuple[str, ...]
     handler: _Handler
     auth: bool  # interaction callbacks and webhook-token routes carry no bot token
+
+    @classmethod
+    def build(cls, method: str, template: str, handler: _Handler, auth: bool) -> _Route:
+        regex, params, pos = "", [], 0
+        for match in _PARAM.finditer(template):
+            regex += re.escape(template[pos : match.start()])
+            regex += "(" + _PARAM_PATTERNS.get(match.group(1), _SNOWFLAKE) + ")"
+            params.append(match.group(1))
+            pos = match.end()
+        regex += re.escape(template[pos:])
+        return cls(method, template, re.compile(regex), tuple(params), handler, auth)
+
+    @property
+    def key(self) -> str:
+        """``"METHOD /template"``: how rate-limit settings name the route."""
+        return f"{self.method} {self.template}"
+
+    @property
+    def interaction_token(self) -> bool:
+        """Interaction callbacks and webhook routes: outside the global limit."""
+        return not self.auth and self.template.startswith(("/interactions/", "/webhooks/"))
+
+    def major(self, groups: tuple[str, ...]) -> str:
+        """The values of the major parameters: one bucket per distinct value."""
+        return "+".join(v for p, v in zip(self.params, groups, strict=True) if p in MAJOR_PARAMETERS)
 
 
 @dataclass
@@ -297,6 +355,15 @@ class FakeDiscord:
     Timing knobs (seconds) let tests exercise Discord's rules quickly: ``ack_deadline`` (3 s to answer
     an interaction), ``token_lifetime`` (15 min for webhook/followup calls), ``nonce_window`` (how long
     an enforced nonce de-duplicates), ``attachment_url_lifetime`` (signed CDN URL expiry).
+
+    Rate limits are on by default, as on Discord (see :class:`RateLimiter`, ``self.rate_limiter``):
+    ``global_rate_limit`` bot-token requests per second (fixed 1 s windows, or sliding with
+    ``global_sliding_window``; interaction callbacks and interaction-token webhooks are exempt),
+    and a bucket per route and major parameter, sized by ``route_limits``
+    (``{"POST /channels/{channel_id}/messages": RouteLimit(5, 5.0)}``, merged over
+    ``DEFAULT_ROUTE_LIMITS``) or else ``default_route_limit``. ``rate_limit_time_scale`` shortens
+    every window alike (0.2: 5 s buckets last 1 s); ``rate_limits=False`` turns them off.
+    ``self.traffic`` (:class:`TrafficCounters`) counts what was answered; see :meth:`reset_counters`.
     """
 
     def __init__(
@@ -312,6 +379,12 @@ class FakeDiscord:
         attachment_url_lifetime: float = 24 * 3600.0,
         heartbeat_interval_ms: int = 41_250,
         allowed_privileged_intents: int = PRIVILEGED_INTENTS,
+        rate_limits: bool = True,
+        global_rate_limit: int = DEFAULT_GLOBAL_LIMIT,
+        global_sliding_window: bool = False,
+        route_limits: Mapping[str, RouteLimit] | None = None,
+        default_route_limit: RouteLimit = DEFAULT_ROUTE_LIMIT,
+        rate_limit_time_scale: float = 1.0,
     ) -> None:
         self.token = token
         self.application_id = application_id
@@ -334,6 +407,15 @@ class FakeDiscord:
         self.registered_commands: dict[int | None, list[dict[str, Any]]] = {}
         self.interactions: dict[int, FakeInteraction] = {}
         self.requests: list[RecordedRequest] = []
+        self.rate_limiter = RateLimiter(
+            enabled=rate_limits,
+            global_limit=global_rate_limit,
+            global_sliding=global_sliding_window,
+            route_limits=route_limits,
+            default_limit=default_route_limit,
+            time_scale=rate_limit_time_scale,
+        )
+        self.traffic = TrafficCounters()
         self.sessions: list[_Session] = []
         self.identify_count = 0
         self.resume_count = 0
@@ -675,6 +757,21 @@ class FakeDiscord:
     def dm_channel_id(self, user_id: int) -> int | None:
         """The DM channel the bot opened with this user, if any."""
         return self._dm_channels.get(user_id)
+
+    # ------------------------------------------------------------------ rate limits and counters
+
+    def reset_counters(self) -> None:
+        """Zero ``traffic`` (served/429 totals, bot-token timeline, invalid requests).
+
+        The rate-limit windows themselves are kept: Discord does not forget them either. Call
+        ``rate_limiter.reset()`` for full buckets.
+        """
+        self.traffic.reset()
+
+    @property
+    def invalid_requests(self) -> int:
+        """401, 403 and 429 answers in the last 10 minutes (Discord bans the IP at 10,000)."""
+        return self.traffic.invalid_requests()
 
     # ------------------------------------------------------------------ failure injection
 
@@ -1375,7 +1472,8 @@ class FakeDiscord:
         flags = (int(payload.get("flags") or 0) & SETTABLE_MESSAGE_FLAGS) | extra_flags
         content = payload.get("content") or ""
         replied_user = None
-        if reference is not None and reference.get("type", 0) == 0:
+        if reference is not None and reference.get("type", 0) == 0 and mtype == MSG_REPLY:
+            # A thread-created notice references the thread, not a message: nobody is replied to.
             replied_user = self.messages[int(reference["message_id"])].author_id
         users, roles, everyone = self._mentions_for(
             author_id, channel.guild_id, content, payload.get("allowed_mentions"), replied_user
@@ -1502,56 +1600,88 @@ class FakeDiscord:
     # ------------------------------------------------------------------ HTTP plumbing
 
     def _build_routes(self) -> list[_Route]:
+        # Templates use Discord's parameter names: they name the rate-limit buckets (major
+        # parameters: channel_id, guild_id, webhook_id + webhook_token, interaction id + token).
         table: list[tuple[str, str, _Handler, bool]] = [
-            ("GET", r"/users/@me", self._h_me, True),
-            ("GET", r"/users/(\d+)", self._h_user, True),
-            ("POST", r"/users/@me/channels", self._h_create_dm, True),
-            ("GET", r"/oauth2/applications/@me", self._h_application, True),
-            ("GET", r"/applications/@me", self._h_application, True),
-            ("GET", r"/gateway", self._h_gateway_url, False),
-            ("GET", r"/gateway/bot", self._h_gateway_bot, True),
-            ("GET", r"/applications/(\d+)/commands", self._h_get_commands, True),
-            ("PUT", r"/applications/(\d+)/commands", self._h_put_commands, True),
-            ("POST", r"/applications/(\d+)/commands", self._h_post_command, True),
-            ("GET", r"/applications/(\d+)/commands/(\d+)", self._h_get_command, True),
-            ("DELETE", r"/applications/(\d+)/commands/(\d+)", self._h_delete_command, True),
-            ("GET", r"/applications/(\d+)/guilds/(\d+)/commands", self._h_get_commands, True),
-            ("PUT", r"/applications/(\d+)/guilds/(\d+)/commands", self._h_put_commands, True),
-            ("POST", r"/applications/(\d+)/guilds/(\d+)/commands", self._h_post_command, True),
-            ("GET", r"/applications/(\d+)/guilds/(\d+)/commands/(\d+)", self._h_get_command, True),
-            ("DELETE", r"/applications/(\d+)/guilds/(\d+)/commands/(\d+)", self._h_delete_command, True),
-            ("POST", r"/interactions/(\d+)/([^/]+)/callback", self._h_callback, False),
-            ("POST", r"/webhooks/(\d+)/([^/]+)", self._h_followup, False),
-            ("GET", r"/webhooks/(\d+)/([^/]+)/messages/(@original|\d+)", self._h_webhook_get, False),
-            ("PATCH", r"/webhooks/(\d+)/([^/]+)/messages/(@original|\d+)", self._h_webhook_edit, False),
-            ("DELETE", r"/webhooks/(\d+)/([^/]+)/messages/(@original|\d+)", self._h_webhook_delete, False),
-            ("GET", r"/channels/(\d+)", self._h_get_channel, True),
-            ("PATCH", r"/channels/(\d+)", self._h_edit_channel, True),
-            ("DELETE", r"/channels/(\d+)", self._h_delete_channel, True),
-            ("GET", r"/channels/(\d+)/messages", self._h_history, True),
-            ("POST", r"/channels/(\d+)/messages", self._h_create_message, True),
-            ("GET", r"/channels/(\d+)/messages/(\d+)", self._h_get_message, True),
-            ("PATCH", r"/channels/(\d+)/messages/(\d+)", self._h_edit_message, True),
-            ("DELETE", r"/channels/(\d+)/messages/(\d+)", self._h_delete_message, True),
-            ("POST", r"/channels/(\d+)/messages/(\d+)/threads", self._h_thread_from_message, True),
-            ("POST", r"/channels/(\d+)/threads", self._h_create_thread, True),
-            ("POST", r"/channels/(\d+)/typing", self._h_typing, True),
-            ("PUT", r"/channels/(\d+)/messages/(\d+)/reactions/([^/]+)/@me", self._h_add_reaction, True),
+            ("GET", "/users/@me", self._h_me, True),
+            ("GET", "/users/{user_id}", self._h_user, True),
+            ("POST", "/users/@me/channels", self._h_create_dm, True),
+            ("GET", "/oauth2/applications/@me", self._h_application, True),
+            ("GET", "/applications/@me", self._h_application, True),
+            ("GET", "/gateway", self._h_gateway_url, False),
+            ("GET", "/gateway/bot", self._h_gateway_bot, True),
+            ("GET", "/applications/{application_id}/commands", self._h_get_commands, True),
+            ("PUT", "/applications/{application_id}/commands", self._h_put_commands, True),
+            ("POST", "/applications/{application_id}/commands", self._h_post_command, True),
+            ("GET", "/applications/{application_id}/commands/{command_id}", self._h_get_command, True),
+            ("DELETE", "/applications/{application_id}/commands/{command_id}", self._h_delete_command, True),
+            ("GET", "/applications/{application_id}/guilds/{guild_id}/commands", self._h_get_commands, True),
+            ("PUT", "/applications/{application_id}/guilds/{guild_id}/commands", self._h_put_commands, True),
+            ("POST", "/applications/{application_id}/guilds/{guild_id}/commands", self._h_post_command, True),
+            (
+                "GET",
+                "/applications/{application_id}/guilds/{guild_id}/commands/{command_id}",
+                self._h_get_command,
+                True,
+            ),
             (
                 "DELETE",
-                r"/channels/(\d+)/messages/(\d+)/reactions/([^/]+)/@me",
+                "/applications/{application_id}/guilds/{guild_id}/commands/{command_id}",
+                self._h_delete_command,
+                True,
+            ),
+            ("POST", "/interactions/{interaction_id}/{interaction_token}/callback", self._h_callback, False),
+            ("POST", "/webhooks/{webhook_id}/{webhook_token}", self._h_followup, False),
+            ("GET", "/webhooks/{webhook_id}/{webhook_token}/messages/{message}", self._h_webhook_get, False),
+            (
+                "PATCH",
+                "/webhooks/{webhook_id}/{webhook_token}/messages/{message}",
+                self._h_webhook_edit,
+                False,
+            ),
+            (
+                "DELETE",
+                "/webhooks/{webhook_id}/{webhook_token}/messages/{message}",
+                self._h_webhook_delete,
+                False,
+            ),
+            ("GET", "/channels/{channel_id}", self._h_get_channel, True),
+            ("PATCH", "/channels/{channel_id}", self._h_edit_channel, True),
+            ("DELETE", "/channels/{channel_id}", self._h_delete_channel, True),
+            ("GET", "/channels/{channel_id}/messages", self._h_history, True),
+            ("POST", "/channels/{channel_id}/messages", self._h_create_message, True),
+            ("GET", "/channels/{channel_id}/messages/{message_id}", self._h_get_message, True),
+            ("PATCH", "/channels/{channel_id}/messages/{message_id}", self._h_edit_message, True),
+            ("DELETE", "/channels/{channel_id}/messages/{message_id}", self._h_delete_message, True),
+            (
+                "POST",
+                "/channels/{channel_id}/messages/{message_id}/threads",
+                self._h_thread_from_message,
+                True,
+            ),
+            ("POST", "/channels/{channel_id}/threads", self._h_create_thread, True),
+            ("POST", "/channels/{channel_id}/typing", self._h_typing, True),
+            (
+                "PUT",
+                "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me",
+                self._h_add_reaction,
+                True,
+            ),
+            (
+                "DELETE",
+                "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me",
                 self._h_remove_reaction,
                 True,
             ),
-            ("PUT", r"/channels/(\d+)/thread-members/(@me|\d+)", self._h_thread_member_add, True),
-            ("DELETE", r"/channels/(\d+)/thread-members/(@me|\d+)", self._h_thread_member_remove, True),
-            ("GET", r"/guilds/(\d+)", self._h_get_guild, True),
-            ("GET", r"/guilds/(\d+)/channels", self._h_guild_channels, True),
-            ("GET", r"/guilds/(\d+)/roles", self._h_guild_roles, True),
-            ("GET", r"/guilds/(\d+)/members/(\d+)", self._h_guild_member, True),
-            ("GET", r"/guilds/(\d+)/members", self._h_guild_members, True),
+            ("PUT", "/channels/{channel_id}/thread-members/{member}", self._h_thread_member_add, True),
+            ("DELETE", "/channels/{channel_id}/thread-members/{member}", self._h_thread_member_remove, True),
+            ("GET", "/guilds/{guild_id}", self._h_get_guild, True),
+            ("GET", "/guilds/{guild_id}/channels", self._h_guild_channels, True),
+            ("GET", "/guilds/{guild_id}/roles", self._h_guild_roles, True),
+            ("GET", "/guilds/{guild_id}/members/{user_id}", self._h_guild_member, True),
+            ("GET", "/guilds/{guild_id}/members", self._h_guild_members, True),
         ]
-        return [_Route(m, re.compile(p), h, a) for m, p, h, a in table]
+        return [_Route.build(m, t, h, a) for m, t, h, a in table]
 
     async def _read_body(self, request: web.Request) -> tuple[Any, list[_Upload]]:
         ctype = request.content_type
@@ -1598,20 +1728,24 @@ class FakeDiscord:
             at=time.monotonic(),
         )
         self.requests.append(record)
+        body_error: DiscordAPIError | None = None
+        body: Any = None
+        files: list[_Upload] = []
         try:
             body, files = await self._read_body(request)
         except DiscordAPIError as exc:
-            record.status = exc.status
-            return _json_response(exc.body(), exc.status)
+            body_error = exc
         record.json = body
         record.files = [RecordedFile(f.field, f.filename, len(f.data), f.content_type) for f in files]
 
-        failure = self._take_failure(request.method, path)
-        if failure is not None:
-            record.status, record.injected = failure.status, True
-            return _json_response(failure.body, failure.status, failure.headers)
-
-        if prefix is None:
+        if prefix is None:  # the CDN: not an API call, outside the rate limits and the counters
+            if body_error is not None:
+                record.status = body_error.status
+                return _json_response(body_error.body(), body_error.status)
+            failure = self._take_failure(request.method, path)
+            if failure is not None:
+                record.status, record.injected = failure.status, True
+                return _json_response(failure.body, failure.status, failure.headers)
             response = await self._handle_cdn(request, path)
             record.status = response.status
             record.unknown_route = response.status == 404 and not path.startswith(
@@ -1619,31 +1753,67 @@ class FakeDiscord:
             )
             return response
 
-        response = await self._route(request, record, path, body, files)
+        route, match, path_known = self._match_route(request.method, path)
+        kind = self._token_kind(request, route)
+        record.token_kind = kind
+        record.route = route.key if route is not None else None
+        verdict = self.rate_limiter.check(
+            counts_globally=kind == TOKEN_BOT,
+            route_key=route.key if route is not None else None,
+            major=route.major(match.groups()) if route is not None and match is not None else "",
+        )
+        if verdict.retry_after is not None:
+            record.rate_limited = verdict.scope
+            response = _json_response(verdict.response_body(), 429, verdict.headers)
+        elif body_error is not None:
+            response = _json_response(body_error.body(), body_error.status, verdict.headers)
+        elif (failure := self._take_failure(request.method, path)) is not None:
+            record.injected = True
+            response = _json_response(failure.body, failure.status, {**verdict.headers, **failure.headers})
+        elif route is None or match is None:
+            record.unknown_route = True
+            response = (
+                _json_response({"message": "405: Method Not Allowed", "code": 0}, 405)
+                if path_known
+                else _json_response({"message": "404: Not Found", "code": 0}, 404)
+            )
+        else:
+            response = await self._serve(request, route, match, body, files)
+            for name, value in verdict.headers.items():
+                response.headers.setdefault(name, value)
         record.status = response.status
+        # The limiter's decision time: the timeline then shows what the global limit saw.
+        self.traffic.record(kind, response.status, verdict.at, scope=verdict.scope)
         return response
 
-    async def _route(
-        self, request: web.Request, record: RecordedRequest, path: str, body: Any, files: list[_Upload]
-    ) -> web.StreamResponse:
+    def _match_route(self, method: str, path: str) -> tuple[_Route | None, re.Match[str] | None, bool]:
+        """The route for this method and path, its match, and whether any method serves the path."""
         path_known = False
         for route in self._routes:
             match = route.pattern.fullmatch(path)
             if match is None:
                 continue
             path_known = True
-            if route.method != request.method:
-                continue
-            try:
-                if route.auth and request.headers.get("Authorization") != f"Bot {self.token}":
-                    raise DiscordAPIError(401, 0, "401: Unauthorized")
-                return await route.handler(_Ctx(request, match.groups(), body, files))
-            except DiscordAPIError as exc:
-                return _json_response(exc.body(), exc.status, exc.headers)
-        record.unknown_route = True
-        if path_known:
-            return _json_response({"message": "405: Method Not Allowed", "code": 0}, 405)
-        return _json_response({"message": "404: Not Found", "code": 0}, 404)
+            if route.method == method:
+                return route, match, True
+        return None, None, path_known
+
+    def _token_kind(self, request: web.Request, route: _Route | None) -> str:
+        if route is not None and route.interaction_token:
+            return TOKEN_INTERACTION
+        if request.headers.get("Authorization") == f"Bot {self.token}":
+            return TOKEN_BOT
+        return TOKEN_OTHER
+
+    async def _serve(
+        self, request: web.Request, route: _Route, match: re.Match[str], body: Any, files: list[_Upload]
+    ) -> web.StreamResponse:
+        try:
+            if route.auth and request.headers.get("Authorization") != f"Bot {self.token}":
+                raise DiscordAPIError(401, 0, "401: Unauthorized")
+            return await route.handler(_Ctx(request, match.groups(), body, files))
+        except DiscordAPIError as exc:
+            return _json_response(exc.body(), exc.status, exc.headers)
 
     async def _handle_cdn(self, request: web.Request, path: str) -> web.StreamResponse:
         match = re.fullmatch(r"(?:/media)?(/attachments/(\d+)/(\d+)/[^/]+)", request.raw_path.split("?")[0])
@@ -1906,6 +2076,8 @@ class FakeDiscord:
     async def _h_edit_channel(self, ctx: _Ctx) -> web.Response:
         channel = self._channel_or_404(ctx.match[0])
         body = ctx.body()
+        if "name" in body and (not isinstance(body["name"], str) or not 1 <= len(body["name"]) <= 100):
+            raise form_error("name", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
         if channel.is_thread:
             owner = channel.owner_id == self.bot_user_id
             self._require(channel)
@@ -2195,7 +2367,8 @@ class FakeDiscord:
             if not isinstance(message, dict):
                 raise form_error("message", "BASE_TYPE_REQUIRED", "This field is required")
             self._check_upload_size(ctx.files, self._limit_for(channel.guild_id))
-            validate_message_payload(message, n_files=len(ctx.files), creating=True)
+            with form_errors_under("message"):
+                validate_message_payload(message, n_files=len(ctx.files), creating=True)
             thread = self._new_thread(channel, self.new_id(), PUBLIC_THREAD, name, duration, body)
             # A forum post's starter message has the thread's id.
             first = self._add_message(thread, self.bot_user_id, message, ctx.files, msg_id=thread.id)
@@ -2785,7 +2958,8 @@ class FakeDiscord:
         source = self.messages.get(inter.source_message_id or 0)
         if ctype == 4:
             self._check_upload_size(ctx.files, self._limit_for(inter.guild_id))
-            validate_message_payload(data, n_files=len(ctx.files), creating=True)
+            with form_errors_under("data"):
+                validate_message_payload(data, n_files=len(ctx.files), creating=True)
             message = self._interaction_message(
                 inter, channel, data, ctx.files, int(data.get("flags") or 0) & FLAG_EPHEMERAL
             )
@@ -2801,7 +2975,8 @@ class FakeDiscord:
                 raise unknown("Message", 10008)
             if ctype == 7:
                 self._check_upload_size(ctx.files, self._limit_for(inter.guild_id))
-                self._edit_message(source, data, ctx.files)
+                with form_errors_under("data"):
+                    self._edit_message(source, data, ctx.files)
             inter.original = source
             message = source if ctype == 7 else None
         elif ctype == 8:
@@ -2831,6 +3006,7 @@ class FakeDiscord:
                 raise form_error(
                     "data.components", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 5 in length."
                 )
+            validate_modal_components(data["components"])
         inter.callback = FakeCallback(int(ctype), copy.deepcopy(data), time.monotonic())
         inter._notify()
         if not _truthy(ctx.query.get("with_response")):
