@@ -35,7 +35,7 @@ from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.modelslab_server import FakeModelsLab
 from tests.member import CHANNEL, GUILD, MEMBER, OTHER_MEMBER, Members, populate
 from videobot.catalog import load_catalog
-from videobot.config import Settings
+from videobot.config import Config
 from videobot.modelslab import ModelsLabClient
 
 TOKEN = "bench-discord-token"
@@ -109,7 +109,7 @@ async def _in_process_bot(database_url: str, counter: StatementCounter) -> Async
         try:
             await upgrade_database(engine)
             counter.attach(engine)
-            settings = Settings(
+            config = Config(
                 discord_token=TOKEN,
                 modelslab_api_key=KEY,
                 database_url=database_url,
@@ -119,10 +119,12 @@ async def _in_process_bot(database_url: str, counter: StatementCounter) -> Async
                 poll_min_seconds=POLL_MIN,
                 poll_max_seconds=POLL_MAX,
                 data_dir=Path(tmp) / "data",
+                video_cooldown_seconds=0,
+                member_jobs_default=0,
             )
             async with aiohttp.ClientSession() as http:
                 bot = VideoBot(
-                    settings=settings,
+                    config=config,
                     sessions=create_session_factory(engine),
                     http=http,
                     modelslab=ModelsLabClient(http, api_key=KEY, base_url=modelslab.base_url),

@@ -65,7 +65,8 @@ def flow_config(tmp_path: Path, request: pytest.FixtureRequest) -> Config:
 
 @pytest.fixture
 async def fakes() -> AsyncIterator[tuple[FakeDiscord, FakeModelsLab]]:
-    discord_fake = FakeDiscord(token=TOKEN)
+    # Discord's limits and 429s, with its waits five times shorter so the suite stays quick.
+    discord_fake = FakeDiscord(token=TOKEN, rate_limit_time_scale=0.2)
     modelslab = FakeModelsLab(api_key=KEY, render_seconds=0.5, retry_after=0.5)
     await discord_fake.start()
     await modelslab.start()
