@@ -17,6 +17,7 @@ still clamps it to its own bounds (the runner: at least its minimum poll interva
 from __future__ import annotations
 
 import math
+import sys
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Final
@@ -46,8 +47,8 @@ def _as_number(value: object) -> float | None:
     if isinstance(value, int):
         try:
             return float(value)
-        except OverflowError:  # a 400-digit integer: finite, just absurd
-            return math.inf if value > 0 else -math.inf
+        except OverflowError:  # a 400-digit integer: finite, just absurd, so clamped like one
+            return sys.float_info.max if value > 0 else -sys.float_info.max
     if isinstance(value, float):
         return value
     if isinstance(value, str):

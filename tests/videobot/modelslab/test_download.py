@@ -395,7 +395,7 @@ async def test_only_http_and_https_are_fetched(session, tmp_path, url):
         await download_video(session, [url], tmp_path, max_bytes=MIB)
 
 
-async def test_a_name_resolving_to_loopback_is_refused_even_on_the_fakes_port(client, fake, session, tmp_path):
+async def test_a_name_resolving_to_loopback_is_refused_on_the_fakes_port(client, fake, session, tmp_path):
     job = await client.submit("text-to-video", VEO)
     fake.finish(pid(job))
     by_name = fake.jobs[pid(job)].output_url.replace("127.0.0.1", "localhost")
@@ -466,7 +466,7 @@ async def test_a_name_with_any_non_public_address_is_refused(
 ):
     stub = StubResolver(*addresses)
     monkeypatch.setattr(download_module, "DefaultResolver", lambda: stub)
-    with pytest.raises(UnsafeURL, match="rebind.example.test resolves to the non-public address"):
+    with pytest.raises(UnsafeURL, match=r"rebind\.example\.test resolves to the non-public address"):
         await download_video(session, ["http://rebind.example.test/v.mp4"], tmp_path, max_bytes=MIB)
     assert stub.lookups == [("rebind.example.test", 80)]
 
