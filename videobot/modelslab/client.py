@@ -9,6 +9,7 @@ in docs/modelslab-api.md.
 from __future__ import annotations
 
 import base64
+import contextvars
 import json
 import logging
 import math
@@ -70,6 +71,10 @@ MAX_RESPONSE_BYTES: Final = 2 * 1024 * 1024
 # "the request never left" (aiohttp raises ConnectionTimeoutError) rather than a timeout mid-request.
 _CONNECT_TIMEOUT_CAP: Final = 15.0
 _REDACTED: Final = "[redacted]"
+
+# Secrets of the current call besides the key: the webhook URL of a submit, whose path is the bot's
+# webhook secret. A context variable, so concurrent submits in other tasks never see each other's.
+_CALL_SECRETS: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("_CALL_SECRETS", default=())
 
 _Call = Literal["submit", "fetch", "host_file", "wallet_balance", "model_search"]
 
@@ -210,6 +215,13 @@ class ModelsLabClient:
         hook = fields.get("webhook")
         if hook is not None and not (isinstance(hook, str) and is_http_url(hook)):
             raise ValueError("webhook must be an absolute http(s) URL")
+        token = _CALL_SECRETS.set(_webhook_secrets(hook) if isinstance(hook, str) else ())
+        try:
+            return await self._submit(endpoint, fields)
+        finally:
+            _CALL_SECRETS.reset(token)
+
+    async def _submit(self, endpoint: str, fields: Mapping[str, object]) -> ProviderJob:
         reply = await self._post(f"/v7/video-fusion/{endpoint}", fields, call="submit")
         body = self._json_body(reply, "submit")
         status_text = raw_status(body)
@@ -543,8 +555,9 @@ class ModelsLabClient:
 
     def _scrub(self, text: str) -> str:
         """Remove the API key from text copied out of an answer or an exception (``meta`` and some
-        messages echo it; a model_search URL carries it in the query string, URL-encoded)."""
-        for form in self._key_forms:
+        messages echo it; a model_search URL carries it in the query string, URL-encoded), and the
+        webhook URL of the submit under way (its path is the bot's webhook secret)."""
+        for form in (*_CALL_SECRETS.get(), *self._key_forms):
             text = text.replace(form, _REDACTED)
         return text
 
@@ -635,13 +648,31 @@ def _hosted_url(body: Mapping[str, object]) -> str | None:
     return None
 
 
+def _webhook_secrets(url: str) -> tuple[str, ...]:
+    """The forms in which a webhook URL's secret can show up in a text: whole, or just its path."""
+    forms = [url]
+    try:
+        path = URL(url).raw_path
+    except ValueError:
+        path = ""
+    if len(path) >= 8:  # a path that short carries no secret, and scrubbing "/" would garble text
+        forms.append(path)
+    return tuple(sorted(forms, key=len, reverse=True))
+
+
 def _describe(fields: Mapping[str, object]) -> str:
-    """The request fields for a debug log: never the key, long values (base64 uploads) shortened."""
+    """The request fields for a debug log: never the key nor the webhook's path (a secret), long
+    values (base64 uploads) shortened."""
     shown: dict[str, object] = {}
     for name, value in fields.items():
         if name == "key":
             continue
-        if isinstance(value, str) and len(value) > 120:
+        if name == "webhook" and isinstance(value, str):
+            try:
+                shown[name] = f"{URL(value).origin()}/{_REDACTED}"
+            except ValueError:
+                shown[name] = _REDACTED
+        elif isinstance(value, str) and len(value) > 120:
             shown[name] = f"{value[:60]}...({len(value)} chars)"
         else:
             shown[name] = value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ import pytest
 from aiohttp import web
 
 from tests.fakes.modelslab_server import FakeModelsLab
-from videobot.modelslab import JobStatus, ModelsLabClient, WebhookHint, parse_webhook
+from videobot.modelslab import BadRequest, JobStatus, ModelsLabClient, WebhookHint, parse_webhook
 
 VEO = {"model_id": "veo-3.1-fast", "prompt": "a fox", "aspect_ratio": "16:9", "duration": 8}
 OUT = "https://pub-cdn.modelslab.com/generations/a1.mp4"
@@ -261,3 +262,27 @@ async def test_the_fake_refuses_a_webhook_that_is_not_a_url(fake, session):
             "message": {"webhook": ["The webhook must be a valid URL."]},
         }
     assert fake.jobs == {}
+
+
+async def test_the_webhook_secret_never_reaches_logs_or_errors(client, fake, caplog):
+    caplog.set_level(logging.DEBUG)
+    hook = "https://bot.example.com/modelslab/webhook/WEBHOOK-SECRET-0123456789"
+    fake.fail_next_submit("bad_request", message=f"Cannot reach {hook}")
+    fake.fail_next_submit("bad_request", message="Bad path /modelslab/webhook/WEBHOOK-SECRET-0123456789")
+    errors = []
+    for _ in range(2):
+        with pytest.raises(BadRequest) as caught:
+            await client.submit("text-to-video", VEO, track_id="job-1", webhook=hook)
+        errors.append(caught.value)
+    await client.submit("text-to-video", VEO, webhook=hook)
+
+    assert fake.submits()[0].json["webhook"] == hook  # sent as given
+    for error in errors:
+        assert "WEBHOOK-SECRET" not in str(error)
+        assert "[redacted]" in str(error)
+    assert "https://bot.example.com/[redacted]" in caplog.text  # the log still says one was set
+    assert "WEBHOOK-SECRET" not in caplog.text
+    # Only for that call: a later error text is not scrubbed of it.
+    fake.fail_next_submit("bad_request", message="/modelslab/webhook/WEBHOOK-SECRET-0123456789")
+    with pytest.raises(BadRequest, match="WEBHOOK-SECRET"):
+        await client.submit("text-to-video", VEO)
