@@ -11,7 +11,16 @@ from videobot.modelslab.client import (
     HostedFile,
     ModelsLabClient,
 )
-from videobot.modelslab.download import DownloadedVideo, TooLarge, download_video
+from videobot.modelslab.delays import MAX_PROVIDER_DELAY, bound_delay
+from videobot.modelslab.download import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_REDIRECTS,
+    DownloadedVideo,
+    TooLarge,
+    allowed_private_hosts,
+    download_video,
+    is_public_address,
+)
 from videobot.modelslab.envelope import JobStatus, ProviderJob, parse_job
 from videobot.modelslab.errors import (
     DEFAULT_RETRY_AFTER,
@@ -25,13 +34,20 @@ from videobot.modelslab.errors import (
     ProviderFailed,
     QueueFull,
     Transient,
+    UnknownModel,
+    UnsafeURL,
 )
+from videobot.modelslab.model_search import ModelInfo, ModelParameter
+from videobot.modelslab.webhook import WebhookHint, parse_webhook
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_MAX_REDIRECTS",
     "DEFAULT_RETRY_AFTER",
     "GENERATION_ENDPOINTS",
     "HOSTED_FILE_LIFETIME",
+    "MAX_PROVIDER_DELAY",
     "BadRequest",
     "DownloadedVideo",
     "HostedFile",
@@ -39,6 +55,8 @@ __all__ = [
     "InvalidKey",
     "JobNotFound",
     "JobStatus",
+    "ModelInfo",
+    "ModelParameter",
     "ModelsLabClient",
     "ModelsLabError",
     "OutputUnavailable",
@@ -48,6 +66,13 @@ __all__ = [
     "QueueFull",
     "TooLarge",
     "Transient",
+    "UnknownModel",
+    "UnsafeURL",
+    "WebhookHint",
+    "allowed_private_hosts",
+    "bound_delay",
     "download_video",
+    "is_public_address",
     "parse_job",
+    "parse_webhook",
 ]

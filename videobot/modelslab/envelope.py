@@ -9,11 +9,13 @@ raise on odd shapes; a field that cannot be read is treated as absent. Deciding 
 from __future__ import annotations
 
 import enum
-import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from yarl import URL
+
+from videobot.modelslab.delays import bound_delay
 
 __all__ = [
     "ERROR_STATUSES",
@@ -22,10 +24,14 @@ __all__ = [
     "extract_field_errors",
     "extract_message",
     "extract_urls",
+    "job_id",
+    "job_urls",
     "parse_eta",
     "parse_job",
     "parse_provider_id",
     "parse_retry_after",
+    "parse_track_id",
+    "provider_id_from_fetch_result",
     "raw_status",
 ]
 
@@ -36,6 +42,10 @@ ERROR_STATUSES = frozenset({"error", "failed"})
 # Where the human-readable text has been seen, in order of preference. "messege" is a misspelling
 # the API really sends; "error"/"errors" come from some gateways in front of it.
 _MESSAGE_KEYS = ("message", "messege", "error", "errors")
+
+# What a job id or track id may look like once read: short, printable, no separators that could
+# change the meaning of a URL path. Anything else is not an id we would ever have handed out.
+_ID_TEXT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 
 
 class JobStatus(enum.Enum):
@@ -50,9 +60,12 @@ class JobStatus(enum.Enum):
 class ProviderJob:
     """One job as ModelsLab describes it in a submit, fetch or webhook answer.
 
-    ``output_urls`` lists the result files, the primary ``output`` first and the ``proxy_links``
-    mirrors after them, without duplicates. ``status`` is SUCCESS only when there is at least one
-    URL: a "success" without output is still processing as far as the bot is concerned.
+    ``output_urls`` lists the result files without duplicates, best first: ``output``, then the
+    ``proxy_links`` mirrors, then ``output_url``, then (only on ``success``) ``future_links``, so
+    a downloader can fall back along the list. ``status`` is SUCCESS only when there is at least
+    one URL: a "success" without any is still processing as far as the bot is concerned.
+    ``eta_seconds`` follows the policy of `videobot.modelslab.delays` (None or 0..1 hour).
+    ``track_id`` is our own correlation id when the provider echoed it.
     """
 
     status: JobStatus
@@ -60,6 +73,7 @@ class ProviderJob:
     eta_seconds: float | None
     output_urls: tuple[str, ...]
     message: str | None
+    track_id: str | None = None
 
 
 def raw_status(body: Mapping[str, object]) -> str | None:
@@ -84,31 +98,46 @@ def parse_provider_id(value: object) -> str | None:
     return None
 
 
-def _as_seconds(value: object) -> float | None:
+def provider_id_from_fetch_result(value: object) -> str | None:
+    """The job id at the end of a ``fetch_result`` URL (``.../video-fusion/fetch/<id>``).
+
+    A trailing slash, a query string or a fragment are ignored. None when the value is not a URL
+    with a path, when the last path segment is the ``fetch`` route itself (no id after it), or when
+    that segment does not look like an id.
+    """
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        url = URL(value.strip())
+    except ValueError:
+        return None
+    segments = [segment for segment in url.path.split("/") if segment]
+    if not segments or segments[-1].lower() == "fetch":
+        return None
+    candidate = segments[-1]
+    return candidate if _ID_TEXT.fullmatch(candidate) else None
+
+
+def parse_track_id(value: object) -> str | None:
+    """Our correlation id as echoed back (``track_id``): text or an integer, or None if unusable."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            return None
-    else:
+    if isinstance(value, int):
+        value = str(value)
+    if not isinstance(value, str):
         return None
-    if not math.isfinite(number) or number < 0:
-        return None
-    return number
+    value = value.strip()
+    return value if _ID_TEXT.fullmatch(value) else None
 
 
 def parse_eta(body: Mapping[str, object]) -> float | None:
-    """Seconds until the job is likely done (``eta``: int, float or numeric text), if given."""
-    return _as_seconds(body.get("eta"))
+    """Seconds until the job is likely done (``eta``), bounded by `bound_delay`; None if unusable."""
+    return bound_delay(body.get("eta"))
 
 
 def parse_retry_after(body: Mapping[str, object]) -> float | None:
-    """Seconds to wait before the next request (``retry_after`` on a 429), if given."""
-    return _as_seconds(body.get("retry_after"))
+    """Seconds to wait before the next request (``retry_after`` on a 429), bounded like ``eta``."""
+    return bound_delay(body.get("retry_after"))
 
 
 def extract_urls(value: object) -> tuple[str, ...]:
@@ -198,16 +227,41 @@ def extract_field_errors(body: Mapping[str, object]) -> dict[str, list[str]]:
     return {}
 
 
+def job_urls(body: Mapping[str, object]) -> tuple[str, ...]:
+    """Every result URL in the envelope, best first, without duplicates.
+
+    ``output`` (list, text or ``{"0": url}``), then ``proxy_links``, then ``output_url``; then
+    ``future_links``, but only when the status is ``success``: before that they point at files that
+    do not exist yet.
+    """
+    urls = (
+        extract_urls(body.get("output"))
+        + extract_urls(body.get("proxy_links"))
+        + extract_urls(body.get("output_url"))
+    )
+    if raw_status(body) == "success":
+        urls += extract_urls(body.get("future_links"))
+    return tuple(dict.fromkeys(urls))
+
+
+def job_id(body: Mapping[str, object]) -> str | None:
+    """The job id from ``id``, or else from the end of ``fetch_result``; None when neither has one."""
+    provider_id = parse_provider_id(body.get("id"))
+    if provider_id is not None:
+        return provider_id
+    return provider_id_from_fetch_result(body.get("fetch_result"))
+
+
 def parse_job(body: Mapping[str, object], *, default_id: str | None = None) -> ProviderJob:
     """Read a job envelope into a `ProviderJob`.
 
-    Status mapping: ``success`` with at least one output URL is SUCCESS; ``error`` and ``failed``
+    Status mapping: ``success`` with at least one result URL is SUCCESS; ``error`` and ``failed``
     are FAILED; everything else (``processing``, ``queued``, unknown or missing values, and
-    ``success`` without output) is PROCESSING, because the only safe reaction to an unknown state is
-    to keep polling. ``default_id`` fills in the id when the body omits it (a fetch knows its id).
+    ``success`` without any URL) is PROCESSING, because the only safe reaction to an unknown state
+    is to keep polling. The id comes from ``id``, else from ``fetch_result``, else ``default_id``
+    (a fetch knows which job it asked about).
     """
-    urls = extract_urls(body.get("output")) + extract_urls(body.get("proxy_links"))
-    output_urls = tuple(dict.fromkeys(urls))
+    output_urls = job_urls(body)
     status_text = raw_status(body)
     if status_text in ERROR_STATUSES:
         status = JobStatus.FAILED
@@ -215,11 +269,12 @@ def parse_job(body: Mapping[str, object], *, default_id: str | None = None) -> P
         status = JobStatus.SUCCESS
     else:
         status = JobStatus.PROCESSING
-    provider_id = parse_provider_id(body.get("id"))
+    provider_id = job_id(body)
     return ProviderJob(
         status=status,
         provider_id=provider_id if provider_id is not None else default_id,
         eta_seconds=parse_eta(body),
         output_urls=output_urls,
         message=extract_message(body),
+        track_id=parse_track_id(body.get("track_id")),
     )

@@ -29,6 +29,8 @@ __all__ = [
     "ProviderFailed",
     "QueueFull",
     "Transient",
+    "UnknownModel",
+    "UnsafeURL",
 ]
 
 # The wait ModelsLab documents for a full queue; used when a 429 names none.
@@ -81,9 +83,14 @@ class PlanRestricted(ModelsLabError):
 
 
 class QueueFull(ModelsLabError):
-    """The account already has as many jobs in flight as its plan allows (HTTP 429).
+    """The account already has as many jobs in flight as its plan allows (HTTP 429, or a text
+    such as "Rate limit exceeded. Maximum 5 queued requests allowed.").
 
-    ``retry_after`` is how many seconds to wait before trying again.
+    ``retry_after`` is how many seconds to wait before trying again: the body's ``retry_after``,
+    else the ``Retry-After`` header, else ``X-RateLimit-Reset``, else `DEFAULT_RETRY_AFTER`; always
+    finite and within ``[0, MAX_PROVIDER_DELAY]`` (see `videobot.modelslab.delays`), so callers
+    only clamp it to their own minimum. ``queue_limit`` is the account's real queue size when the
+    message names it ("Maximum 5 queued requests"), else None.
     """
 
     def __init__(
@@ -91,10 +98,12 @@ class QueueFull(ModelsLabError):
         message: str,
         *,
         retry_after: float = DEFAULT_RETRY_AFTER,
+        queue_limit: int | None = None,
         http_status: int | None = None,
     ) -> None:
         super().__init__(message, http_status=http_status)
         self.retry_after = retry_after
+        self.queue_limit = queue_limit
 
     @property
     def user_message(self) -> str:
@@ -103,7 +112,8 @@ class QueueFull(ModelsLabError):
         return f"The video service is busy right now. Please try again in about {seconds} seconds."
 
     def __str__(self) -> str:
-        return f"{super().__str__()} [retry after {self.retry_after:g} s]"
+        limit = "" if self.queue_limit is None else f", queue limit {self.queue_limit}"
+        return f"{super().__str__()} [retry after {self.retry_after:g} s{limit}]"
 
 
 class BadRequest(ModelsLabError):
@@ -138,10 +148,37 @@ class BadRequest(ModelsLabError):
         return "The video service did not accept these settings. Please change them and try again."
 
 
+class UnknownModel(BadRequest):
+    """ModelsLab does not know the model id ("Model not found", or HTTP 404 on model search).
+
+    A `BadRequest`, so code that handles refused requests handles this one too.
+    """
+
+    @property
+    def user_message(self) -> str:
+        """The model is the problem, not the member's settings."""
+        return "This video model is not available right now. Please pick another model."
+
+
 class JobNotFound(ModelsLabError):
-    """ModelsLab does not know the job we asked about (HTTP 404 on fetch)."""
+    """ModelsLab does not know the job we asked about (HTTP 404 on fetch, or a "not found" text).
+
+    Right after a submit this can be the provider's own lag rather than a lost job: the caller
+    decides with a grace period. It is never raised for 5xx answers or network failures, which are
+    `Transient`.
+    """
 
     default_user_message = "The video service lost track of this video."
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider_id: str | None = None,
+        http_status: int | None = None,
+    ) -> None:
+        super().__init__(message, http_status=http_status)
+        self.provider_id = provider_id
 
 
 class ProviderFailed(ModelsLabError):
@@ -190,3 +227,12 @@ class OutputUnavailable(ModelsLabError):
     """None of a finished job's output URLs served a video (404 pages, HTML, other non-MP4 bodies)."""
 
     default_user_message = "The finished video could not be downloaded from the video service."
+
+
+class UnsafeURL(OutputUnavailable):
+    """Every output URL was refused before or while connecting: not http(s), or pointing at a
+    private, loopback, link-local or otherwise non-public address (directly, through DNS or through
+    a redirect) that is not the configured ModelsLab endpoint itself.
+
+    ``str()`` names the URLs without their query strings, never a credential.
+    """

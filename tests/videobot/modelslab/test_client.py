@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
 import socket
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,7 +15,9 @@ import pytest
 from tests.fakes.modelslab_server import FakeModelsLab
 from videobot.modelslab import (
     DEFAULT_RETRY_AFTER,
+    MAX_PROVIDER_DELAY,
     BadRequest,
+    DownloadedVideo,
     HostedFile,
     InsufficientFunds,
     InvalidKey,
@@ -26,6 +30,9 @@ from videobot.modelslab import (
     ProviderJob,
     QueueFull,
     Transient,
+    UnknownModel,
+    allowed_private_hosts,
+    download_video,
 )
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -243,9 +250,11 @@ async def test_queue_full_when_the_account_queue_is_full(client, fake):
     with pytest.raises(QueueFull) as caught:
         await client.submit("text-to-video", VEO)
     assert caught.value.retry_after == 12
+    assert caught.value.queue_limit == 5
     assert caught.value.http_status == 429
     assert "Maximum 5 queued requests" in str(caught.value)
     assert len(fake.jobs) == fake.queue_limit
+    assert fake.refused_submits == 1
 
 
 async def test_queue_frees_up_when_jobs_finish(client, fake):
@@ -637,3 +646,396 @@ def test_user_messages_are_plain_words(error):
 
 def test_queue_full_user_message_names_the_wait():
     assert "about 12 seconds" in QueueFull("x", retry_after=12.4).user_message
+
+
+# -- processing replies without an id ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("style", ["plain", "trailing_slash", "query"])
+async def test_processing_reply_without_id_takes_it_from_fetch_result(client, fake, style):
+    fake.quirks.processing_without_id = True
+    fake.quirks.fetch_result_style = style
+
+    job = await client.submit("text-to-video", VEO)
+
+    assert job.status is JobStatus.PROCESSING
+    assert job.provider_id == "155262350"
+    # The fake's later processing replies have no id either; polling still works.
+    polled = await client.fetch(pid(job))
+    assert polled.status is JobStatus.PROCESSING
+    assert polled.provider_id == "155262350"
+    fake.finish(pid(job))
+    assert (await client.fetch(pid(job))).status is JobStatus.SUCCESS
+
+
+async def test_no_id_fault_keeping_fetch_result_is_a_job(client, fake):
+    fake.fail_next_submit("no_id", keep_fetch_result=True)
+    job = await client.submit("text-to-video", VEO)
+    assert job.provider_id == "155262350"
+    assert fake.submits()[0].json is not None
+
+
+async def test_processing_reply_with_neither_id_nor_fetch_result_stays_transient(client, fake):
+    fake.fail_next_submit("no_id")
+    with pytest.raises(Transient):
+        await client.submit("text-to-video", VEO)
+    assert len(fake.jobs) == 1  # created: which is why it must not look like a clean refusal
+
+
+# -- the result URL in other fields ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "which"),
+    [("output_url", "output"), ("proxy_links", "proxy"), ("future_links", "output"), ("output", "both")],
+)
+async def test_success_with_the_url_elsewhere(client, fake, session, tmp_path, field, which):
+    fake.quirks.success_url_field = field
+    submitted = await client.submit("text-to-video", VEO)
+    fake.finish(pid(submitted))
+
+    done = await client.fetch(pid(submitted))
+
+    job = fake.jobs[pid(submitted)]
+    expected = {
+        "output": (job.output_url,),
+        "proxy": (job.proxy_url,),
+        "both": (job.output_url, job.proxy_url),
+    }[which]
+    assert done.status is JobStatus.SUCCESS
+    assert done.output_urls == expected
+    result = await download_video(
+        session,
+        done.output_urls,
+        tmp_path,
+        max_bytes=10**6,
+        allowed_private=allowed_private_hosts(fake.base_url),
+    )
+    assert isinstance(result, DownloadedVideo)
+
+
+async def test_future_links_while_processing_are_not_a_result(client, fake):
+    fake.quirks.success_url_field = "future_links"
+    submitted = await client.submit("text-to-video", VEO)
+    polled = await client.fetch(pid(submitted))
+    assert polled.status is JobStatus.PROCESSING
+    assert polled.output_urls == ()
+
+
+async def test_immediate_success_with_only_output_url(client, fake):
+    fake.quirks.immediate_success = True
+    fake.quirks.success_url_field = "output_url"
+    job = await client.submit("text-to-video", VEO)
+    assert job.status is JobStatus.SUCCESS
+    assert job.output_urls == (fake.jobs[pid(job)].output_url,)
+
+
+# -- a full queue, and only a full queue -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("http200", [False, True])
+async def test_the_real_queue_names_its_limit(fake, session, http200):
+    fake.queue_limit = 2
+    fake.quirks.http200_errors = http200
+    client = ModelsLabClient(session, api_key=fake.api_key, base_url=fake.base_url)
+    for _ in range(2):
+        await client.submit("text-to-video", VEO)
+    with pytest.raises(QueueFull) as caught:
+        await client.submit("text-to-video", VEO)
+    assert caught.value.queue_limit == 2
+    assert caught.value.retry_after == 12
+    assert "queue limit 2" in str(caught.value)
+    assert fake.refused_submits == 1
+    assert len(fake.jobs) == 2
+
+
+async def test_refused_submits_count_injected_queue_faults_too(client, fake):
+    fake.fail_next_submit("queue_full")
+    fake.fail_next_submit("queue_full", http200=True)
+    for _ in range(2):
+        with pytest.raises(QueueFull):
+            await client.submit("text-to-video", VEO)
+    assert fake.refused_submits == 2
+
+
+@pytest.mark.parametrize(
+    ("message", "limit"),
+    [
+        ("Rate limit exceeded. Maximum 5 queued requests allowed.", 5),
+        ("Rate limit exceeded. Maximum 15 queued requests allowed.", 15),
+        ("Too many requests", None),
+        ("Too Many Requests. Please slow down.", None),
+        ("Queue is full, max 10 concurrent jobs", 10),
+        ("Your queue limit of 10 has been reached", 10),
+        ("You have 5 queued requests already", None),
+        ("rate-limit hit", None),
+    ],
+)
+@pytest.mark.parametrize("http200", [False, True])
+async def test_queue_full_wordings(client, fake, message, limit, http200):
+    fake.fail_next_submit("queue_full", message=message, http200=http200)
+    with pytest.raises(QueueFull) as caught:
+        await client.submit("text-to-video", VEO)
+    assert caught.value.queue_limit == limit
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Prompt exceeds the character limit",
+        "The prompt may not be greater than the limit of 2000 characters.",
+        "Duration is over the limit for this model",
+        "Image exceeds the size limit",
+    ],
+)
+@pytest.mark.parametrize("http200", [False, True])
+async def test_a_validation_error_mentioning_a_limit_is_bad_request(client, fake, message, http200):
+    fake.fail_next_submit("prompt_too_long", message=message, http200=http200)
+    with pytest.raises(BadRequest) as caught:
+        await client.submit("text-to-video", VEO)
+    assert not isinstance(caught.value, QueueFull)
+    assert fake.refused_submits == 0
+
+
+async def test_the_fakes_prompt_limit(client, fake):
+    fake.prompt_limit = 20
+    with pytest.raises(BadRequest, match="Prompt exceeds the character limit of 20"):
+        await client.submit("text-to-video", {**VEO, "prompt": "x" * 21})
+    await client.submit("text-to-video", {**VEO, "prompt": "x" * 20})
+
+
+def test_queue_full_limit_in_str_only_when_known():
+    assert str(QueueFull("x", retry_after=3)) == "x [retry after 3 s]"
+    assert str(QueueFull("x", retry_after=3, queue_limit=5)) == "x [retry after 3 s, queue limit 5]"
+
+
+# -- absurd numbers ----------------------------------------------------------------------------------
+
+ABSURD = [math.inf, math.nan, -5, 0, 1e12, "soon", "inf", -math.inf, 10**30]
+
+
+def expected_wait(value: object) -> float | None:
+    """What the policy turns a value into: absent, or clamped to [0, 3600]."""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    assert isinstance(value, int | float)
+    if not math.isfinite(value):
+        return None
+    return min(max(float(value), 0.0), MAX_PROVIDER_DELAY)
+
+
+@pytest.mark.parametrize("eta", ABSURD, ids=repr)
+async def test_absurd_eta_never_crashes(client, fake, eta):
+    fake.wire_eta = eta
+    submitted = await client.submit("text-to-video", VEO)
+    polled = await client.fetch(pid(submitted))
+    for job in (submitted, polled):
+        assert job.eta_seconds == expected_wait(eta)
+        if job.eta_seconds is not None:
+            timedelta(seconds=job.eta_seconds)
+
+
+def fits(wait: float) -> bool:
+    timedelta(seconds=wait)
+    return math.isfinite(wait) and 0 <= wait <= MAX_PROVIDER_DELAY
+
+
+@pytest.mark.parametrize("value", ABSURD, ids=repr)
+async def test_absurd_retry_after_in_the_body(client, fake, value):
+    fake.fail_next_submit("queue_full", retry_after=value)
+    with pytest.raises(QueueFull) as caught:
+        await client.submit("text-to-video", VEO)
+    wait = expected_wait(value)
+    assert caught.value.retry_after == (DEFAULT_RETRY_AFTER if wait is None else wait)
+    assert fits(caught.value.retry_after)
+
+
+@pytest.mark.parametrize(
+    "value", ["inf", "nan", "-5", "0", "1e12", "soon", "", "Sun, 06 Nov 1994 08:49:37 GMT"]
+)
+@pytest.mark.parametrize("header", ["retry_after_header", "rate_limit_reset"])
+async def test_absurd_headers_on_429(client, fake, value, header):
+    fake.fail_next_submit("queue_full", retry_after=None, **{header: value})
+    with pytest.raises(QueueFull) as caught:
+        await client.submit("text-to-video", VEO)
+    assert fits(caught.value.retry_after)
+    if value in ("0", "-5"):
+        assert caught.value.retry_after == 0
+    if value == "1e12":
+        assert caught.value.retry_after == MAX_PROVIDER_DELAY
+    if value in ("inf", "nan", "soon", ""):
+        assert caught.value.retry_after == DEFAULT_RETRY_AFTER
+
+
+async def test_rate_limit_reset_as_a_unix_time(client, fake):
+    fake.rate_limit_reset = str(int(time.time()) + 40)
+    fake.fail_next_fetch("rate_limited", retry_after=None)
+    submitted_id = "155262350"
+    with pytest.raises(QueueFull) as caught:
+        await client.fetch(submitted_id)
+    assert 35 <= caught.value.retry_after <= 41
+
+
+async def test_retry_after_header_beats_rate_limit_reset_and_body_beats_both(client, fake):
+    fake.fail_next_fetch("rate_limited", retry_after=None, retry_after_header="7", rate_limit_reset="50")
+    with pytest.raises(QueueFull) as caught:
+        await client.fetch("1")
+    assert caught.value.retry_after == 7
+    fake.fail_next_fetch("rate_limited", retry_after=3, retry_after_header="7", rate_limit_reset="50")
+    with pytest.raises(QueueFull) as caught:
+        await client.fetch("1")
+    assert caught.value.retry_after == 3
+    fake.fail_next_fetch("rate_limited", retry_after=None, rate_limit_reset="50")
+    with pytest.raises(QueueFull) as caught:
+        await client.fetch("1")
+    assert caught.value.retry_after == 50
+
+
+async def test_headers_count_for_a_queue_full_sent_as_http_200(client, fake):
+    fake.retry_after_header = "9"
+    fake.fail_next_submit("queue_full", retry_after=None, http200=True)
+    with pytest.raises(QueueFull) as caught:
+        await client.submit("text-to-video", VEO)
+    assert caught.value.http_status == 200
+    assert caught.value.retry_after == 9
+
+
+async def test_natural_queue_full_sends_the_fakes_headers(fake, session):
+    fake.queue_limit = 0
+    fake.retry_after = math.inf
+    fake.rate_limit_reset = "25"
+    client = ModelsLabClient(session, api_key=fake.api_key, base_url=fake.base_url)
+    with pytest.raises(QueueFull) as caught:
+        await client.submit("text-to-video", VEO)
+    assert caught.value.retry_after == 25  # the body's Infinity is absent, the header counts
+
+
+# -- transient trouble while polling -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "status"), [("http_500", 500), ("http_503", 503), ("connection_reset", None)]
+)
+async def test_polling_faults_are_transient(client, fake, kind, status):
+    submitted = await client.submit("text-to-video", VEO)
+    fake.fail_next_fetch(kind, times=3)
+    for _ in range(3):
+        with pytest.raises(Transient) as caught:
+            await client.fetch(pid(submitted))
+        assert caught.value.http_status == status
+        assert caught.value.request_may_have_arrived
+    assert (await client.fetch(pid(submitted))).status is JobStatus.PROCESSING
+
+
+async def test_fetch_times_must_be_positive(fake):
+    with pytest.raises(ValueError, match="times"):
+        fake.fail_next_fetch("http_500", times=0)
+    with pytest.raises(ValueError, match="unknown fetch fault"):
+        fake.fail_next_fetch("nope")
+
+
+async def test_a_404_right_after_submit_is_job_not_found_then_the_job_appears(client, fake):
+    fake.not_found_for_seconds = 0.3
+    submitted = await client.submit("text-to-video", VEO)
+    with pytest.raises(JobNotFound) as caught:
+        await client.fetch(pid(submitted))
+    assert caught.value.provider_id == submitted.provider_id
+    assert caught.value.http_status == 404
+    assert not isinstance(caught.value, Transient | ProviderFailed)
+    await asyncio.sleep(0.3)
+    assert (await client.fetch(pid(submitted))).status is JobStatus.PROCESSING
+
+
+async def test_an_html_404_on_fetch_is_still_job_not_found(client, fake, session):
+    # A proxy in front of the API answers its own 404 page: no JSON at all.
+    with pytest.raises(JobNotFound):
+        await ModelsLabClient(
+            session, api_key=fake.api_key, base_url=f"{fake.server_url}/generations/x"
+        ).fetch("1")
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["Internal Server Error", "Service temporarily unavailable, try again later", "Gateway Timeout"],
+)
+async def test_an_error_status_blaming_the_service_is_transient_on_fetch(client, fake, message):
+    submitted = await client.submit("text-to-video", VEO)
+    fake.fail_next_fetch("error", message=message)
+    with pytest.raises(Transient):
+        await client.fetch(pid(submitted))
+
+
+async def test_a_failed_status_is_final_whatever_its_message(client, fake):
+    submitted = await client.submit("text-to-video", VEO)
+    fake.fail_next_fetch("failed", message="Internal Server Error")
+    with pytest.raises(ProviderFailed):
+        await client.fetch(pid(submitted))
+
+
+# -- credits and the wallet ----------------------------------------------------------------------------
+
+
+async def test_an_empty_wallet_refuses_submits_with_402(client, fake):
+    fake.balance = 0
+    with pytest.raises(InsufficientFunds) as caught:
+        await client.submit("text-to-video", VEO)
+    assert caught.value.http_status == 402
+    assert fake.jobs == {}
+    assert await client.wallet_balance() == 0.0
+    fake.balance = 12.5
+    await client.submit("text-to-video", VEO)
+
+
+@pytest.mark.parametrize(
+    ("kind", "error", "status"),
+    [
+        ("insufficient_credits", InsufficientFunds, 402),
+        ("invalid_key", InvalidKey, 401),
+        ("http_500", Transient, 500),
+    ],
+)
+async def test_wallet_balance_errors(client, fake, kind, error, status):
+    fake.fail_next_wallet(kind)
+    with pytest.raises(error) as caught:
+        await client.wallet_balance()
+    assert caught.value.http_status == status
+    assert await client.wallet_balance() == 43.6  # one-shot
+
+
+@pytest.mark.parametrize(
+    ("kind", "error"), [("insufficient_credits", InsufficientFunds), ("invalid_key", InvalidKey)]
+)
+async def test_wallet_balance_errors_as_http_200(client, fake, kind, error):
+    fake.fail_next_wallet(kind, http200=True)
+    with pytest.raises(error) as caught:
+        await client.wallet_balance()
+    assert caught.value.http_status == 200
+
+
+@pytest.mark.parametrize("balance", [math.inf, math.nan, "lots"])
+async def test_wallet_balance_that_is_no_number_is_transient(client, fake, balance):
+    fake.balance = balance
+    with pytest.raises(Transient, match="usable balance"):
+        await client.wallet_balance()
+
+
+async def test_unknown_wallet_fault_kind(fake):
+    with pytest.raises(ValueError, match="unknown wallet fault"):
+        fake.fail_next_wallet("nope")
+
+
+# -- unknown models are a kind of bad request -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("http200", [False, True])
+async def test_model_not_found_on_submit_is_unknown_model(client, fake, http200):
+    fake.quirks.http200_errors = http200
+    with pytest.raises(UnknownModel) as caught:
+        await client.submit("text-to-video", {**VEO, "model_id": "veo-9"})
+    assert isinstance(caught.value, BadRequest)
+    assert (
+        caught.value.user_message == "This video model is not available right now. Please pick another model."
+    )

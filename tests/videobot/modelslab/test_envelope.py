@@ -16,6 +16,8 @@ from videobot.modelslab.envelope import (
     parse_job,
     parse_provider_id,
     parse_retry_after,
+    parse_track_id,
+    provider_id_from_fetch_result,
     raw_status,
 )
 
@@ -177,21 +179,133 @@ def test_default_id_fills_a_missing_id_only():
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(10, 10.0), (12.5, 12.5), ("7", 7.0), (" 3.5 ", 3.5), (0, 0.0)],
+    [(10, 10.0), (12.5, 12.5), ("7", 7.0), (" 3.5 ", 3.5), (0, 0.0), (-1, 0.0), (1e12, 3600.0)],
 )
-def test_eta_int_float_or_text(value, expected):
+def test_eta_int_float_or_text_bounded(value, expected):
     assert parse_eta({"eta": value}) == expected
 
 
-@pytest.mark.parametrize("value", [None, True, -1, "soon", math.nan, math.inf, [5]])
+@pytest.mark.parametrize("value", [None, True, "soon", math.nan, math.inf, -math.inf, "inf", [5]])
 def test_unusable_eta_is_none(value):
     assert parse_eta({"eta": value}) is None
+    assert parse_job({"status": "processing", "id": 1, "eta": value}).eta_seconds is None
 
 
 def test_retry_after():
     assert parse_retry_after({"retry_after": 30}) == 30.0
     assert parse_retry_after({"retry_after": "12"}) == 12.0
+    assert parse_retry_after({"retry_after": math.inf}) is None
+    assert parse_retry_after({"retry_after": -5}) == 0.0
+    assert parse_retry_after({"retry_after": 1e12}) == 3600.0
     assert parse_retry_after({}) is None
+
+
+# -- the id when "id" is missing ------------------------------------------------------------------
+
+FETCH = "https://modelslab.com/api/v7/video-fusion/fetch"
+
+
+def test_processing_without_id_takes_it_from_fetch_result():
+    # The third-party capture quoted in docs/modelslab-api.md.
+    body = {
+        "status": "processing",
+        "eta": 10,
+        "fetch_result": f"{FETCH}/155262350",
+        "future_links": [OUT],
+    }
+    job = parse_job(body)
+    assert job.provider_id == "155262350"
+    assert job.status is JobStatus.PROCESSING
+    assert job.output_urls == ()
+
+
+@pytest.mark.parametrize(
+    ("fetch_result", "expected"),
+    [
+        (f"{FETCH}/155262350", "155262350"),
+        (f"{FETCH}/155262350/", "155262350"),
+        (f"{FETCH}/155262350?source=queue", "155262350"),
+        (f"{FETCH}/155262350/?a=1#frag", "155262350"),
+        (f"{FETCH}/abc-123_x.y", "abc-123_x.y"),
+        (f"{FETCH}/", None),
+        (FETCH, None),
+        ("https://modelslab.com/", None),
+        ("", None),
+        ("   ", None),
+        (None, None),
+        (155262350, None),
+        ("http://[broken", None),
+        (f"{FETCH}/has%20space", None),
+    ],
+)
+def test_provider_id_from_fetch_result(fetch_result, expected):
+    assert provider_id_from_fetch_result(fetch_result) == expected
+
+
+def test_id_wins_over_fetch_result_and_fetch_result_over_default():
+    body = {"status": "processing", "id": 5, "fetch_result": f"{FETCH}/6"}
+    assert parse_job(body, default_id="7").provider_id == "5"
+    assert (
+        parse_job({"status": "processing", "fetch_result": f"{FETCH}/6"}, default_id="7").provider_id == "6"
+    )
+    assert parse_job({"status": "processing", "fetch_result": f"{FETCH}/"}, default_id="7").provider_id == "7"
+    assert parse_job({"status": "processing", "fetch_result": f"{FETCH}/"}).provider_id is None
+
+
+# -- where the result URL may be ------------------------------------------------------------------
+
+FUTURE = "https://pub-cdn.modelslab.com/generations/future.mp4"
+SINGLE = "https://pub-cdn.modelslab.com/generations/single.mp4"
+
+
+@pytest.mark.parametrize(
+    ("body", "urls"),
+    [
+        ({"output_url": SINGLE}, (SINGLE,)),
+        ({"output": [], "proxy_links": [PROXY]}, (PROXY,)),
+        ({"output": [], "future_links": [FUTURE]}, (FUTURE,)),
+        ({"output": "", "future_links": FUTURE}, (FUTURE,)),
+        (
+            {"future_links": [FUTURE], "output_url": SINGLE, "proxy_links": {"0": PROXY}, "output": [OUT]},
+            (OUT, PROXY, SINGLE, FUTURE),
+        ),
+        ({"output": [OUT], "output_url": OUT, "future_links": [OUT]}, (OUT,)),
+    ],
+)
+def test_success_takes_the_url_from_every_field_in_order(body, urls):
+    job = parse_job({"status": "success", "id": 1, **body})
+    assert job.status is JobStatus.SUCCESS
+    assert job.output_urls == urls
+
+
+def test_future_links_never_make_a_processing_job_done():
+    job = parse_job({"status": "processing", "id": 1, "output": [], "future_links": [FUTURE]})
+    assert job.status is JobStatus.PROCESSING
+    assert job.output_urls == ()
+    assert parse_job({"id": 1, "future_links": [FUTURE]}).output_urls == ()
+
+
+def test_output_url_that_is_not_text_is_ignored():
+    assert parse_job({"status": "success", "output_url": 42}).status is JobStatus.PROCESSING
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("job-12", "job-12"),
+        (" job-12 ", "job-12"),
+        (12, "12"),
+        (True, None),
+        ("", None),
+        ("a b", None),
+        ("x" * 200, None),
+        (None, None),
+        ({"id": 1}, None),
+    ],
+)
+def test_track_id(value, expected):
+    assert parse_track_id(value) == expected
+    assert parse_job({"status": "processing", "id": 1, "track_id": value}).track_id == expected
 
 
 @pytest.mark.parametrize("key", ["message", "messege", "error", "errors"])
@@ -263,3 +377,4 @@ def test_extract_urls_shapes():
 def test_webhook_payload_with_track_id_parses_like_fetch():
     job = parse_job({"status": "success", "id": "77", "track_id": "job-12", "output": [OUT]})
     assert (job.status, job.provider_id, job.output_urls) == (JobStatus.SUCCESS, "77", (OUT,))
+    assert job.track_id == "job-12"
