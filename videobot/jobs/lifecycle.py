@@ -40,7 +40,7 @@ from videobot.jobs.delivery import (
     JobPresenter,
     UploadTooLarge,
 )
-from videobot.jobs.pacing import Backoff, RunnerConfig
+from videobot.jobs.pacing import Backoff, ProviderLimit, RunnerConfig
 from videobot.modelslab import (
     BadRequest,
     DownloadedVideo,
@@ -56,6 +56,7 @@ from videobot.modelslab import (
     ProviderJob,
     QueueFull,
     Transient,
+    allowed_private_hosts,
     download_video,
 )
 
@@ -69,7 +70,6 @@ _FINAL_PROVIDER_ERRORS = (
     InsufficientFunds,
     PlanRestricted,
     BadRequest,
-    JobNotFound,
     ProviderFailed,
 )
 
@@ -110,6 +110,7 @@ class JobLifecycle:
         presenter: JobPresenter,
         config: RunnerConfig,
         owner: str,
+        provider_limit: ProviderLimit | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._sessions = sessions
@@ -121,6 +122,8 @@ class JobLifecycle:
         self._owner = owner
         self._clock = clock
         self._backoff = Backoff(config.poll_min, config.poll_max)
+        self._provider_limit = provider_limit or ProviderLimit(config.max_at_provider)
+        self._allowed_private = allowed_private_hosts(modelslab.base_url)
 
     async def run(self, job: Job) -> None:
         """Take the job (claimed under our lease) as far as it goes; never raises but cancellation."""
@@ -218,7 +221,7 @@ class JobLifecycle:
             await self._end_refunded(job, _S.FAILED, REASON_UNCERTAIN_SUBMIT)
             return None
         else:
-            first_poll = max(result.eta_seconds or 0.0, self._config.poll_min)
+            first_poll = self._config.provider_wait(result.eta_seconds)
             values = {"state": _S.PROCESSING, "next_poll_at": now + timedelta(seconds=first_poll)}
         job = await self._update(
             job,
@@ -258,11 +261,26 @@ class JobLifecycle:
         ``attempt_counted`` is False when the failure came before the submit counted the attempt.
         """
         attempts = job.submit_attempts + (0 if attempt_counted else 1)
-        if attempts >= self._config.max_requeues:
+        if isinstance(exc, QueueFull):
+            # A full queue is the provider saying "not yet": the job waits in line, however long,
+            # and the attempt does not count. The account's real queue size, when the answer names
+            # it, becomes the runner's limit so it stops sending submits that will be refused.
+            attempts = job.submit_attempts - (1 if attempt_counted else 0)
+            if self._provider_limit.learn(exc.queue_limit):
+                log.warning(
+                    "ModelsLab says this account's queue holds %s jobs, fewer than MAX_JOBS_IN_FLIGHT=%s: "
+                    "sending at most %s at a time",
+                    exc.queue_limit,
+                    self._provider_limit.configured,
+                    exc.queue_limit,
+                )
+            delay = self._config.provider_wait(exc.retry_after)
+        elif attempts >= self._config.max_requeues:
             log.warning("job %s: giving up after %s attempts: %s", job.id, attempts, exc)
             await self._end_refunded(job, _S.FAILED, REASON_TOO_MANY_RETRIES)
             return
-        delay = exc.retry_after if isinstance(exc, QueueFull) else self._backoff.delay(attempts)
+        else:
+            delay = self._backoff.delay(attempts)
         log.info("job %s back in line for %.1f s: %s", job.id, delay, exc)
         await self._update(
             job,
@@ -291,10 +309,24 @@ class JobLifecycle:
             try:
                 result = await self._modelslab.fetch(job.provider_id)
             except QueueFull as exc:
-                delay = exc.retry_after
+                delay = self._config.provider_wait(exc.retry_after)
             except Transient as exc:
                 delay = self._backoff.delay(job.poll_count)
                 log.info("job %s: poll failed (%s); next in %.1f s", job.id, exc, delay)
+            except JobNotFound as exc:
+                since_submit = (self._clock() - (job.submitted_at or self._clock())).total_seconds()
+                if since_submit > self._config.not_found_grace:
+                    self._log_provider_refusal(job, exc)
+                    await self._end_refunded(job, _S.FAILED, exc.user_message)
+                    return None
+                # Right after a submit the fetch endpoint may not know the job yet.
+                delay = self._backoff.delay(job.poll_count)
+                log.info(
+                    "job %s: not found yet %.0f s after submit; next poll in %.1f s",
+                    job.id,
+                    since_submit,
+                    delay,
+                )
             except _FINAL_PROVIDER_ERRORS as exc:
                 self._log_provider_refusal(job, exc)
                 await self._end_refunded(job, _S.FAILED, exc.user_message)
@@ -389,7 +421,13 @@ class JobLifecycle:
                     job, gallery_channel_id, video=None, url=urls[0] if urls else ""
                 )
             return found.result_message_id, gallery
-        result = await download_video(self._http, urls, self._config.download_dir, max_bytes=job.upload_limit)
+        result = await download_video(
+            self._http,
+            urls,
+            self._config.download_dir,
+            max_bytes=job.upload_limit,
+            allowed_private=self._allowed_private,
+        )
         if not isinstance(result, DownloadedVideo):
             log.info("job %s: video larger than the upload limit; posting a link", job.id)
             message_id = await self._presenter.deliver_link(job, result.url, expires_at)

@@ -29,6 +29,33 @@ class RunnerConfig:
     input_retention: timedelta = timedelta(days=7)
     # How often files no job can use any more are looked for and deleted.
     tidy_seconds: float = 3600.0
+    # The longest the runner waits on the provider's word (an ETA, a queue-full retry_after): longer
+    # values, or absurd ones, are cut to this; shorter than poll_min is raised to poll_min.
+    max_provider_wait: float = 300.0
+    # A fetch that answers 404 this soon after the submit is the provider catching up, not a lost job.
+    not_found_grace: float = 60.0
+
+    def provider_wait(self, seconds: float | None) -> float:
+        """A wait the provider asked for, within [poll_min, max_provider_wait]; poll_min for none."""
+        if seconds is None or seconds != seconds:  # absent or NaN (the client passes neither; be sure)
+            return self.poll_min
+        return min(max(seconds, self.poll_min), max(self.max_provider_wait, self.poll_min))
+
+
+class ProviderLimit:
+    """How many jobs may be at ModelsLab at once: MAX_JOBS_IN_FLIGHT, or less once ModelsLab said
+    that the account's queue is smaller ("Maximum 3 queued requests allowed")."""
+
+    def __init__(self, configured: int) -> None:
+        self.configured = configured
+        self.value = configured
+
+    def learn(self, real: int | None) -> bool:
+        """Take the account's real queue size into account; True when that lowered the limit."""
+        if real is None or real < 1 or real >= self.value:
+            return False
+        self.value = real
+        return True
 
 
 @dataclass

@@ -28,7 +28,7 @@ from videobot.catalog import Catalog
 from videobot.errors import is_outage
 from videobot.jobs.delivery import JobPresenter
 from videobot.jobs.lifecycle import JobLifecycle
-from videobot.jobs.pacing import RunnerConfig
+from videobot.jobs.pacing import ProviderLimit, RunnerConfig
 from videobot.modelslab import ModelsLabClient
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,7 @@ class JobRunner:
         self._config = config
         self._clock = clock
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.provider_limit = ProviderLimit(config.max_at_provider)
         self._lifecycle = JobLifecycle(
             sessions=sessions,
             catalog=catalog,
@@ -61,6 +62,7 @@ class JobRunner:
             presenter=presenter,
             config=config,
             owner=self.owner,
+            provider_limit=self.provider_limit,
             clock=clock,
         )
         self._tasks: dict[int, asyncio.Task[None]] = {}
@@ -147,7 +149,7 @@ class JobRunner:
                     session,
                     owner=self.owner,
                     lease_until=lease_until,
-                    max_at_provider=self._config.max_at_provider,
+                    max_at_provider=self.provider_limit.value,
                     now=self._clock(),
                 )
             if claimed is None:

@@ -22,16 +22,19 @@ from videobot.jobs import Jobs
         ({"ends": "2020-01-01"}, "already in the past|end after it starts"),
         ({"starts": "2d", "ends": "2026-10-26"}, "end after it starts"),
         ({"allowed_models": "wan9"}, "wan9"),
-        ({"credits_per_member": -1}, "cannot be negative"),
-        ({"budget": 0}, "budget must be at least 1"),
+        ({"credits_per_member": -1}, "between 0 and 1,000,000,000"),
+        ({"credits_per_member": 1_000_000_001}, "between 0 and 1,000,000,000"),
+        ({"budget": 0}, "budget must be between 1 and 1,000,000,000"),
+        ({"max_entries_per_member": 1001}, "entries per member must be between 1 and 1,000"),
         ({"name": "  "}, "needs a name"),
     ],
 )
 async def test_create_refuses_bad_campaigns(
     campaigns: Campaigns, overrides: dict[str, object], message: str
 ) -> None:
-    with pytest.raises(CampaignError, match=message):
+    with pytest.raises(CampaignError, match=message) as refused:
         await halloween(campaigns, **overrides)
+    assert str(refused.value).endswith("Nothing was created.")
 
 
 async def test_names_are_unique_per_server_ignoring_case(campaigns: Campaigns) -> None:

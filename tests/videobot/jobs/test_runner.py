@@ -77,7 +77,7 @@ async def test_queue_full_at_submit_puts_the_job_back_in_line(harness: Harness) 
     submits = harness.fake.submits()
     assert len(submits) == 2
     assert submits[1].time - submits[0].time >= 0.25  # retry_after honoured
-    assert done.submit_attempts == 2
+    assert done.submit_attempts == 1  # a full queue is "not yet", not a failed attempt
     assert await harness.ledger(job.id) == [("debit", -job.cost)]
 
 
@@ -302,3 +302,43 @@ async def test_a_campaign_entry_is_also_posted_to_the_gallery(harness: Harness) 
     plain = await harness.queue(user_id=8)  # not a participant: no gallery post
     await harness.wait_for(plain.id, JobState.DELIVERED)
     assert len(harness.presenter.gallery) == 1
+
+
+async def test_a_queue_that_stays_full_never_fails_the_job(harness: Harness) -> None:
+    await harness.runner(max_requeues=3).start()
+    for _ in range(6):  # more refusals than max_requeues: a full queue is never counted
+        harness.fake.fail_next_submit("queue_full", retry_after=0.05)
+    job = await harness.queue()
+    await harness.wait_for(job.id, JobState.DELIVERED)
+    assert len(harness.fake.submits()) == 7
+
+
+async def test_the_accounts_real_queue_becomes_the_limit(harness: Harness) -> None:
+    harness.fake.queue_limit = 3  # the plan's queue, smaller than MAX_JOBS_IN_FLIGHT
+    harness.fake.render_seconds = 1.0
+    runner = harness.runner(max_at_provider=10)
+    await runner.start()
+    jobs = [await harness.queue(user_id=i) for i in range(10)]
+    for job in jobs:
+        await harness.wait_for(job.id, JobState.DELIVERED, timeout=60)
+    assert runner.provider_limit.value == 3
+    # Once told, the runner stops sending what it knows will be refused.
+    assert harness.fake.refused_submits <= 7
+    assert len(harness.fake.submits()) == 10 + harness.fake.refused_submits
+
+
+@pytest.mark.parametrize("eta", [float("inf"), float("nan"), -5, 0, 1e12, "soon"])
+async def test_absurd_etas_neither_crash_nor_spin_nor_park_the_job(harness: Harness, eta: object) -> None:
+    harness.fake.wire_eta = eta
+    await harness.runner(max_provider_wait=1.0).start()
+    job = await harness.queue()
+    await harness.wait_for(job.id, JobState.DELIVERED)
+    assert len(harness.fake.fetches()) <= 10  # not a poll every millisecond
+
+
+async def test_a_job_the_provider_does_not_know_yet_is_polled_again(harness: Harness) -> None:
+    harness.fake.not_found_for_seconds = 0.5
+    await harness.runner().start()
+    job = await harness.queue()
+    await harness.wait_for(job.id, JobState.DELIVERED)
+    assert len(harness.fake.submits()) == 1
