@@ -112,8 +112,8 @@ class ModerationCommands(commands.Cog):
         await interaction.response.defer(ephemeral=True)
         assert interaction.guild_id is not None
         terms = await self.bot.moderation.terms(interaction.guild_id)
-        embed = blocklist_embed(terms)
-        if terms and "more" in (embed.description or "").rsplit("\n", 1)[-1]:
+        embed, complete = blocklist_embed(terms)
+        if not complete:
             # Too many for one message: the whole list as a file.
             text = "\n".join(f"{t.term}\t{t.reason or ''}" for t in terms)
             file = discord.File(io.BytesIO(text.encode()), filename="blocked-terms.txt")

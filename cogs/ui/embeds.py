@@ -195,28 +195,38 @@ def block_end(until: datetime | None) -> str:
 
 def clip_lines(lines: list[str], limit: int) -> str:
     """As many whole lines as fit in ``limit`` characters, then how many more there are."""
-    shown: list[str] = []
+    shown = lines_that_fit(lines, limit)
+    if shown == len(lines):
+        return "\n".join(lines)
+    return "\n".join([*lines[:shown], f"… and {len(lines) - shown} more"])
+
+
+def lines_that_fit(lines: list[str], limit: int) -> int:
+    """How many of ``lines`` fit in ``limit`` characters, leaving room for an "… and N more" line."""
+    if len("\n".join(lines)) <= limit:
+        return len(lines)
+    used = 0
     for index, line in enumerate(lines):
-        more = f"… and {len(lines) - index} more"
-        if len("\n".join([*shown, line])) + len(more) + 1 > limit:
-            return "\n".join([*shown, more])
-        shown.append(line)
-    return "\n".join(shown)
+        used += len(line) + 1
+        if used + len(f"… and {len(lines) - index} more") > limit:
+            return index
+    return len(lines)
 
 
-def blocklist_embed(terms: list[BlockedTerm]) -> discord.Embed:
-    """The server's blocked terms with who added them and why (clipped; the full list goes as a file)."""
+def blocklist_embed(terms: list[BlockedTerm]) -> tuple[discord.Embed, bool]:
+    """The server's blocked terms with who added them and why, and whether all of them fit (if not,
+    the rest are counted and the caller attaches the whole list)."""
     embed = discord.Embed(title=f"Blocked terms ({len(terms)})", colour=discord.Colour.dark_red())
     if not terms:
         embed.description = "None. Add one with `/videobot blocklist add`."
-        return embed
+        return embed, True
     lines = [term_line(t) for t in terms]
     embed.description = clip_lines(lines, 4000)
     embed.set_footer(
         text="Matched as whole words or phrases, ignoring case, accents and invisible characters, in "
         "prompts, negative prompts and campaign themes."
     )
-    return embed
+    return embed, lines_that_fit(lines, 4000) == len(lines)
 
 
 def term_line(term: BlockedTerm) -> str:

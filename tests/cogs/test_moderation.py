@@ -338,3 +338,19 @@ async def test_the_moderation_log_pages_newest_first_and_filters_by_member(flow:
     about = await flow.run("videobot moderation log", user=MODERATOR, member=MEMBER)
     assert f"<@{MEMBER}>: actions by or about them" in about
     assert "Page 1 of 1 · 1 actions" in about and "word" not in about
+
+
+async def test_a_long_blocklist_is_clipped_and_attached_whole(flow: Flow) -> None:
+    for i in range(120):
+        await flow.bot.moderation.add_term(GUILD, f"a rather long blocked phrase {i:03}", actor_id=MODERATOR)
+    inter = await flow.discord.invoke_slash(
+        guild_id=GUILD, channel_id=CHANNEL, user_id=MODERATOR, command="videobot blocklist show"
+    )
+    answer = await inter.wait_for_followup_or_edit(lambda m: bool(m.embeds))
+    assert "Blocked terms (120)" in answer.text
+    more = re.search(r"… and (\d+) more", answer.text)
+    assert more is not None
+    assert answer.text.count("a rather long blocked phrase") + int(more.group(1)) == 120
+    [listing] = answer.attachments
+    assert listing.filename == "blocked-terms.txt"
+    assert len(listing.data.decode().splitlines()) == 120

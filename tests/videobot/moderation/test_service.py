@@ -26,7 +26,7 @@ from tests.videobot.moderation.conftest import (
     logged,
     make,
 )
-from videobot.campaigns import Campaigns, CampaignSpec
+from videobot.campaigns import CampaignReports, Campaigns, CampaignSpec
 from videobot.jobs import InputFile, JobError, Jobs
 from videobot.moderation import MemberBlocked, Moderation, ModerationError, TermNotAllowed
 
@@ -331,3 +331,20 @@ async def test_the_log_pages_newest_first_and_filters_by_member(moderation: Mode
     assert by_or_about_mod.total == 14
     empty = await moderation.log(3)
     assert (empty.actions, empty.pages, empty.total) == ([], 1, 0)
+
+
+async def test_a_deleted_entry_keeps_counting_but_its_prompt_leaves_the_campaign_csv(
+    sessions: SessionFactory, moderation: Moderation, jobs: Jobs, clock: Clock
+) -> None:
+    campaigns = Campaigns(sessions, CATALOG, clock=clock)
+    spec = CampaignSpec(name="Fest", ends="1d", credits_per_member=50)
+    campaign = await campaigns.create(G, actor_id=MOD, announce_channel_id=5, spec=spec)
+    await campaigns.join(G, ANN, "Fest")
+    entry = (await jobs.create(make(ANN, "a secret kite"))).job
+    assert entry.id is not None
+    await finish(sessions, entry.id)
+    await moderation.delete_video(entry.id, guild_id=G, actor_id=ANN, moderator=False)
+    reports = CampaignReports(sessions)
+    csv_text = await reports.entries_csv(campaign)
+    assert "(deleted)" in csv_text and "secret kite" not in csv_text
+    assert (await reports.report(campaign)).entries == 1
