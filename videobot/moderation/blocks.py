@@ -89,6 +89,9 @@ async def block_member(
     Videos already claimed by the job runner are not touched: they may be at the provider already, and
     the member paid for them before the block.
     """
+    # Taken by every job acceptance too: a video accepted while the block is made is either refused
+    # by it or waiting in line when the waiting videos are cancelled, never in between.
+    await job_queries.lock_spending(session, guild_id=guild_id)
     existing = await queries.block_of(session, guild_id=guild_id, user_id=user_id)
     replaced = existing is not None and (existing.expires_at is None or existing.expires_at > now)
     previous_until = existing.expires_at if replaced and existing is not None else None
