@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, update
+from sqlalchemy import ColumnElement, delete, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -46,7 +46,7 @@ async def delete_term(session: AsyncSession, *, term_id: int) -> None:
 # -- member blocks ------------------------------------------------------------------------------
 
 
-def _active(now: datetime) -> object:
+def _active(now: datetime) -> ColumnElement[bool]:
     return or_(col(MemberBlock.expires_at).is_(None), col(MemberBlock.expires_at) > now)
 
 
@@ -63,7 +63,7 @@ async def active_block(
     stmt = select(MemberBlock).where(
         MemberBlock.guild_id == guild_id,
         MemberBlock.user_id == user_id,
-        _active(now),  # type: ignore[arg-type]
+        _active(now),
     )
     return (await session.exec(stmt)).first()
 
@@ -72,7 +72,7 @@ async def active_blocks(session: AsyncSession, *, guild_id: int, now: datetime) 
     """Every block in force in a server, the ones ending soonest first (permanent ones last)."""
     stmt = (
         select(MemberBlock)
-        .where(MemberBlock.guild_id == guild_id, _active(now))  # type: ignore[arg-type]
+        .where(MemberBlock.guild_id == guild_id, _active(now))
         .order_by(col(MemberBlock.expires_at).is_(None), col(MemberBlock.expires_at), col(MemberBlock.id))
     )
     return list((await session.exec(stmt)).all())
@@ -174,17 +174,15 @@ async def actions_page(
 ) -> tuple[list[ModerationAction], int]:
     """A server's moderator actions, newest first (with ``user_id``: by or about that member), and how
     many there are in all."""
-    where: list[object] = [ModerationAction.guild_id == guild_id]
+    where: list[ColumnElement[bool]] = [col(ModerationAction.guild_id) == guild_id]
     if user_id is not None:
         where.append(
             or_(col(ModerationAction.actor_id) == user_id, col(ModerationAction.target_user_id) == user_id)
         )
-    total = await session.exec(
-        select(func.count()).select_from(ModerationAction).where(*where)  # type: ignore[arg-type]
-    )
+    total = await session.exec(select(func.count()).select_from(ModerationAction).where(*where))
     rows = await session.exec(
         select(ModerationAction)
-        .where(*where)  # type: ignore[arg-type]
+        .where(*where)
         .order_by(col(ModerationAction.id).desc())
         .offset(offset)
         .limit(limit)
