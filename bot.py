@@ -37,6 +37,7 @@ from videobot.jobs import Jobs
 from videobot.jobs.pacing import RunnerConfig
 from videobot.jobs.runner import JobRunner
 from videobot.modelslab import ModelsLabClient
+from videobot.moderation import AuditThrottle, Moderation, Reports
 from videobot.rulebook import Rulebook
 from videobot.usage import UsageReports
 
@@ -107,6 +108,10 @@ class VideoBot(commands.AutoShardedBot):
         )
         self.credits = Credits(sessions, self.rulebook)
         self.usage = UsageReports(sessions)
+        self.moderation = Moderation(sessions)
+        self.reports = Reports(sessions)
+        # Refused prompts reach the audit channel at most once a minute per member (see its module).
+        self.refusal_audits = AuditThrottle()
         self._campaign_watch: asyncio.Task[None] | None = None
 
     async def setup_hook(self) -> None:

@@ -1,4 +1,5 @@
-"""``/videobot``: the server's settings (Manage Server) and the usage report (moderators)."""
+"""``/videobot``: the server's settings (Manage Server), the usage report and the moderation tools
+(moderators; the latter in `cogs.moderation`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from cogs.moderation import ModerationCommands
 from cogs.ui.access import post_audit, require_manage_guild, require_moderator
 from cogs.ui.embeds import settings_embed, usage_embed
 from cogs.ui.interaction import Interaction
@@ -26,9 +28,13 @@ PositiveCredits = app_commands.Range[int, 1, MAX_CREDITS]
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
 class ServerCog(
-    commands.GroupCog, name="videobot", group_name="videobot", group_description="Set up the video bot here"
+    ModerationCommands,
+    commands.GroupCog,
+    name="videobot",
+    group_name="videobot",
+    group_description="Set up the video bot here",
 ):
-    """Discord glue for server settings and usage."""
+    """Discord glue for server settings, usage and moderation."""
 
     settings = app_commands.Group(name="settings", description="This server's rules for credits and videos")
 
@@ -196,7 +202,11 @@ class ServerCog(
         await interaction.response.defer(ephemeral=True)
         assert interaction.guild_id is not None
         rules = await change() if change else await self.bot.rulebook.rules(interaction.guild_id)
-        embed = settings_embed(rules, default_starting_balance=self.bot.config.starting_balance)
+        embed = settings_embed(
+            rules,
+            default_starting_balance=self.bot.config.starting_balance,
+            blocks=await self.bot.moderation.blocks(interaction.guild_id),
+        )
         await interaction.followup.send(f"Done: {summary}." if summary else "", embed=embed, ephemeral=True)
         if summary:
             await post_audit(interaction, rules, f"{interaction.user.mention} {summary}.")

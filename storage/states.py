@@ -83,3 +83,22 @@ class AllowanceMode(enum.StrEnum):
             limit = f", up to {cap}" if cap is not None else ""
             return f"adds {amount} credits each day{limit}"
         return "off"
+
+
+class ModerationActionKind(enum.StrEnum):
+    """What a moderator did. Stored as text in ``moderation_action.action``."""
+
+    BLOCKLIST_ADD = "blocklist_add"  # a term was added to the server's blocked terms
+    BLOCKLIST_REMOVE = "blocklist_remove"
+    BLOCK = "block"  # a member was blocked from the bot (``expires_at``: until when; None: until lifted)
+    UNBLOCK = "unblock"
+    DELETE_VIDEO = "delete_video"  # a moderator deleted a member's video
+    DISMISS_REPORT = "dismiss_report"  # a moderator dismissed a member's report of a video
+
+
+class ReportStatus(enum.StrEnum):
+    """Where a member's report of a video stands. Stored as text in ``video_report.status``."""
+
+    OPEN = "open"  # waiting for a moderator
+    DELETED = "deleted"  # a moderator deleted the video
+    DISMISSED = "dismissed"  # a moderator found nothing wrong

@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy import false as sa_false
 from sqlmodel import Field, SQLModel
 
-from storage.states import AllowanceMode, EntryKind, JobState
+from storage.states import AllowanceMode, EntryKind, JobState, ModerationActionKind, ReportStatus
 from storage.types import TextEnum, UTCDateTime, utcnow
 
 
@@ -169,6 +169,9 @@ class Job(SQLModel, table=True):
     finished_at: datetime | None = _when(nullable=True)
     # The refund is done and the owner still has to be told why (kept across restarts).
     failure_note_pending: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
+    # Set when the owner or a moderator deleted the video: its messages are gone and its inputs purged.
+    deleted_at: datetime | None = _when(nullable=True)
+    deleted_by: int | None = Field(default=None, sa_type=BigInteger, nullable=True)
 
 
 class StoredFile(SQLModel, table=True):
@@ -237,4 +240,76 @@ class Vote(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     job_id: int = Field(foreign_key="job.id", index=True)
     voter_id: int = _big()
+    created_at: datetime = _when()
+
+
+class BlockedTerm(SQLModel, table=True):
+    """A word or phrase a server does not allow in prompts, negative prompts or campaign themes."""
+
+    __tablename__ = "blocked_term"
+    __table_args__ = (UniqueConstraint("guild_id", "term_key", name="uq_blocked_term"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    guild_id: int = _big()
+    term: str = Field(sa_type=Text)  # as the moderator typed it (spacing collapsed), for display
+    # The term normalised as prompts are before matching (`videobot.moderation.blocklist.normalise`).
+    term_key: str = Field(sa_type=Text)
+    reason: str | None = Field(default=None, sa_type=Text, nullable=True)
+    created_by: int = _big()
+    created_at: datetime = _when()
+
+
+class MemberBlock(SQLModel, table=True):
+    """A member blocked from the bot in one server, until ``expires_at`` (None: until unblocked).
+
+    One row per member; an expired row is simply not active any more (no scheduler removes it).
+    """
+
+    __tablename__ = "member_block"
+    __table_args__ = (UniqueConstraint("guild_id", "user_id", name="uq_member_block"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    guild_id: int = _big()
+    user_id: int = _big()
+    reason: str | None = Field(default=None, sa_type=Text, nullable=True)
+    created_by: int = _big()
+    created_at: datetime = _when()
+    expires_at: datetime | None = _when(nullable=True)
+
+
+class VideoReport(SQLModel, table=True):
+    """A member's report of a video, posted for moderators in the audit channel (once per member)."""
+
+    __tablename__ = "video_report"
+    __table_args__ = (UniqueConstraint("job_id", "reporter_id", name="uq_video_report_once"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    guild_id: int = _big(index=True)
+    job_id: int = Field(foreign_key="job.id")
+    reporter_id: int = _big()
+    status: ReportStatus = Field(default=ReportStatus.OPEN, sa_type=TextEnum(ReportStatus, 16))
+    # Where the report was posted for moderators.
+    audit_channel_id: int | None = Field(default=None, sa_type=BigInteger, nullable=True)
+    audit_message_id: int | None = Field(default=None, sa_type=BigInteger, nullable=True)
+    decided_by: int | None = Field(default=None, sa_type=BigInteger, nullable=True)
+    decided_at: datetime | None = _when(nullable=True)
+    created_at: datetime = _when()
+
+
+class ModerationAction(SQLModel, table=True):
+    """One moderator action (blocked terms, blocks, deletions, report decisions): the moderation log."""
+
+    __tablename__ = "moderation_action"
+    __table_args__ = (Index("ix_moderation_action_guild_id_id", "guild_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    guild_id: int = _big()
+    actor_id: int = _big()
+    action: ModerationActionKind = Field(sa_type=TextEnum(ModerationActionKind, 24))
+    # The target: a member, a video, or a term (whichever the action is about).
+    target_user_id: int | None = Field(default=None, sa_type=BigInteger, nullable=True, index=True)
+    job_id: int | None = Field(default=None, foreign_key="job.id", nullable=True)
+    term: str | None = Field(default=None, sa_type=Text, nullable=True)
+    reason: str | None = Field(default=None, sa_type=Text, nullable=True)
+    expires_at: datetime | None = _when(nullable=True)  # a block's end
     created_at: datetime = _when()

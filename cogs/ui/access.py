@@ -9,6 +9,7 @@ import discord
 from cogs.ui.interaction import Interaction
 from videobot.credits import Member
 from videobot.errors import Refused
+from videobot.moderation import TermNotAllowed
 from videobot.rulebook import ServerRules
 
 log = logging.getLogger(__name__)
@@ -65,3 +66,30 @@ async def post_audit(interaction: Interaction, rules: ServerRules, text: str) ->
         log.warning(
             "guild %s: could not post to the audit channel %s", rules.guild_id, rules.audit_channel_id
         )
+
+
+async def audit_refused_term(interaction: Interaction, refusal: TermNotAllowed, *, source: str) -> None:
+    """Tell the moderators (audit channel) that a member's prompt was refused for a blocked term: who,
+    in which command, which term. At most one line per member per minute, so retries don't flood it."""
+    if interaction.guild_id is None:
+        return
+    bot = interaction.client
+    rules = await bot.rulebook.rules(interaction.guild_id)
+    if rules.audit_channel_id is None or not bot.refusal_audits.allow(
+        (interaction.guild_id, interaction.user.id)
+    ):
+        return
+    term = discord.utils.escape_markdown(refusal.term)
+    await post_audit(
+        interaction,
+        rules,
+        f"🚫 {interaction.user.mention} was refused in {_command_words(source)}: the {refusal.part} "
+        f"contains the blocked term “{term}”. Nothing was charged.",
+    )
+
+
+def _command_words(source: str) -> str:
+    # ``/video text`` stays; ``button video:reroll:12`` reads as the button it was.
+    if source.startswith("button video:reroll:"):
+        return f"the Re-roll button of video #{source.rsplit(':', 1)[1]}"
+    return f"`{source}`" if source.startswith("/") else source

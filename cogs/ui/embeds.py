@@ -11,6 +11,13 @@ from videobot.campaigns import CampaignOverview, CampaignReport, CampaignStatus
 from videobot.catalog import Catalog, InvalidRequest, PriceLine, ValidatedVideo
 from videobot.credits import HistoryPage
 from videobot.jobs import Job, JobState
+from videobot.moderation import (
+    ActionLogPage,
+    BlockedTerm,
+    MemberBlock,
+    ModerationAction,
+    ModerationActionKind,
+)
 from videobot.rulebook import ServerRules
 from videobot.usage import UsageReport
 
@@ -36,15 +43,18 @@ def timestamp(when: datetime, style: str = "R") -> str:
 def status_embed(job: Job, catalog: Catalog, *, queue_position: int | None = None) -> discord.Embed:
     """The job's status message: prompt, model, settings, cost, owner and state."""
     state = job.state
+    deleted = job.deleted_at is not None
     embed = discord.Embed(
-        title=f"Video #{job.id} · {state.label}",
-        description=clip(job.prompt, 4000),
-        colour=_COLOURS[state],
+        title=f"Video #{job.id} · {'Deleted' if deleted else state.label}",
+        # A deleted video's prompt is not shown again (the owner or a moderator removed it).
+        description="*deleted*" if deleted else clip(job.prompt, 4000),
+        colour=discord.Colour.dark_grey() if deleted else _COLOURS[state],
     )
     embed.add_field(name="Owner", value=f"<@{job.user_id}>")
     embed.add_field(name="Cost", value=f"{job.cost} credits")
     for name, value in _settings(job, catalog):
-        embed.add_field(name=name, value=value)
+        if not (deleted and name == "Negative prompt"):
+            embed.add_field(name=name, value=value)
     if state is JobState.QUEUED and queue_position is not None:
         embed.add_field(name="In line", value=f"#{queue_position}", inline=False)
     if state in (JobState.FAILED, JobState.TIMED_OUT, JobState.CANCELLED) and job.failure_reason:
@@ -69,7 +79,9 @@ def job_list_embed(jobs: list[Job], guild_id: int) -> discord.Embed:
         state = job.state
         line = f"**#{job.id}** · {job.model_id} · {state.label} · {job.cost} cr · {timestamp(job.created_at)}"
         where = job.thread_id or job.channel_id
-        if job.result_message_id:
+        if job.deleted_at is not None:
+            line += " · deleted"
+        elif job.result_message_id:
             line += f" · [video](https://discord.com/channels/{guild_id}/{where}/{job.result_message_id})"
         elif job.thread_id:
             line += f" · <#{job.thread_id}>"
@@ -136,8 +148,10 @@ def prices_embed(lines: list[PriceLine]) -> discord.Embed:
     return embed
 
 
-def settings_embed(rules: ServerRules, *, default_starting_balance: int) -> discord.Embed:
-    """Every server setting, with the defaults said as such."""
+def settings_embed(
+    rules: ServerRules, *, default_starting_balance: int, blocks: list[MemberBlock] | None = None
+) -> discord.Embed:
+    """Every server setting, with the defaults said as such, and the members blocked from the bot."""
     embed = discord.Embed(title="Video bot settings", colour=discord.Colour.blurple())
     default = " (bot default)" if rules.starting_balance == default_starting_balance else ""
     embed.add_field(name="Starting balance", value=f"{rules.starting_balance} credits{default}")
@@ -166,7 +180,94 @@ def settings_embed(rules: ServerRules, *, default_starting_balance: int) -> disc
         name="Daily credit cap",
         value=f"{rules.daily_credit_cap} credits" if rules.daily_credit_cap else "none",
     )
+    if blocks is not None:
+        embed.add_field(name=f"Blocked members ({len(blocks)})", value=_blocked_list(blocks), inline=False)
     return embed
+
+
+def _blocked_list(blocks: list[MemberBlock]) -> str:
+    if not blocks:
+        return "none"
+    lines = [f"<@{b.user_id}> {block_end(b.expires_at)}" for b in blocks]
+    return clip_lines(lines, _EMBED_TEXT_LIMIT)
+
+
+def block_end(until: datetime | None) -> str:
+    """``until <time> (<in 2 hours>)``, or ``until unblocked``."""
+    return f"until {timestamp(until, 'f')} ({timestamp(until)})" if until else "until unblocked"
+
+
+def clip_lines(lines: list[str], limit: int) -> str:
+    """As many whole lines as fit in ``limit`` characters, then how many more there are."""
+    shown = lines_that_fit(lines, limit)
+    if shown == len(lines):
+        return "\n".join(lines)
+    return "\n".join([*lines[:shown], f"… and {len(lines) - shown} more"])
+
+
+def lines_that_fit(lines: list[str], limit: int) -> int:
+    """How many of ``lines`` fit in ``limit`` characters, leaving room for an "… and N more" line."""
+    if len("\n".join(lines)) <= limit:
+        return len(lines)
+    used = 0
+    for index, line in enumerate(lines):
+        used += len(line) + 1
+        if used + len(f"… and {len(lines) - index} more") > limit:
+            return index
+    return len(lines)
+
+
+def blocklist_embed(terms: list[BlockedTerm]) -> tuple[discord.Embed, bool]:
+    """The server's blocked terms with who added them and why, and whether all of them fit (if not,
+    the rest are counted and the caller attaches the whole list)."""
+    embed = discord.Embed(title=f"Blocked terms ({len(terms)})", colour=discord.Colour.dark_red())
+    if not terms:
+        embed.description = "None. Add one with `/videobot blocklist add`."
+        return embed, True
+    lines = [term_line(t) for t in terms]
+    embed.description = clip_lines(lines, 4000)
+    embed.set_footer(
+        text="Matched as whole words or phrases, ignoring case, accents and invisible characters, in "
+        "prompts, negative prompts and campaign themes."
+    )
+    return embed, lines_that_fit(lines, 4000) == len(lines)
+
+
+def term_line(term: BlockedTerm) -> str:
+    """One blocked term: the term, who added it, when, and why."""
+    reason = f" · “{discord.utils.escape_markdown(clip(term.reason, 100))}”" if term.reason else ""
+    return (
+        f"**{discord.utils.escape_markdown(term.term)}** · <@{term.created_by}> "
+        f"{timestamp(term.created_at)}{reason}"
+    )
+
+
+def moderation_log_embed(page: ActionLogPage, user_id: int | None) -> discord.Embed:
+    """One page of the moderation log, newest first."""
+    embed = discord.Embed(title="Moderation log", colour=discord.Colour.dark_red())
+    about = f"<@{user_id}>: actions by or about them\n" if user_id else ""
+    if not page.actions:
+        embed.description = about + "No moderator actions yet."
+        return embed
+    embed.description = about + "\n".join(action_line(a) for a in page.actions)
+    embed.set_footer(text=f"Page {page.page + 1} of {page.pages} · {page.total} actions")
+    return embed
+
+
+def action_line(action: ModerationAction) -> str:
+    """One moderator action in words: when, who, what, why."""
+    target = f"<@{action.target_user_id}>"
+    term = f"“{discord.utils.escape_markdown(action.term or '')}”"
+    what = {
+        ModerationActionKind.BLOCKLIST_ADD: f"blocked the term {term}",
+        ModerationActionKind.BLOCKLIST_REMOVE: f"allowed the term {term} again",
+        ModerationActionKind.BLOCK: f"blocked {target} {block_end(action.expires_at)}",
+        ModerationActionKind.UNBLOCK: f"unblocked {target}",
+        ModerationActionKind.DELETE_VIDEO: f"deleted video #{action.job_id} by {target}",
+        ModerationActionKind.DISMISS_REPORT: f"dismissed a report of video #{action.job_id} by {target}",
+    }[action.action]
+    reason = f" · “{discord.utils.escape_markdown(clip(action.reason, 120))}”" if action.reason else ""
+    return f"{timestamp(action.created_at)} <@{action.actor_id}> {what}{reason}"
 
 
 def usage_embed(report: UsageReport, days: int) -> discord.Embed:
@@ -215,6 +316,8 @@ def campaign_report_embed(report: CampaignReport) -> discord.Embed:
         where = campaign.gallery_channel_id if job.gallery_message_id else (job.thread_id or job.channel_id)
         message = job.gallery_message_id or job.result_message_id
         link = f" · [watch](https://discord.com/channels/{job.guild_id}/{where}/{message})" if message else ""
+        if job.deleted_at is not None:
+            link = " · deleted"
         votes = f"{ranked.votes} vote{'s' if ranked.votes != 1 else ''}"
         lines.append(f"{place}. #{job.id} by <@{job.user_id}> · {votes}{link}")
     embed.add_field(name="Top entries", value=clip("\n".join(lines)) if lines else "no entries", inline=False)

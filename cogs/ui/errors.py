@@ -13,10 +13,12 @@ import secrets
 import discord
 from discord import app_commands
 
+from cogs.ui.access import audit_refused_term
 from cogs.ui.embeds import timestamp
 from cogs.ui.interaction import Interaction
 from videobot.errors import Refused, is_outage
 from videobot.jobs import CapReached, ChannelNotAllowed, CooldownActive
+from videobot.moderation import MemberBlocked, TermNotAllowed
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,8 @@ def refusal_text(refusal: Refused) -> str:
         return f"{refusal} {timestamp(refusal.ready_at)}."
     if isinstance(refusal, ChannelNotAllowed) and refusal.allowed:
         return f"{refusal} Try {', '.join(f'<#{c}>' for c in refusal.allowed)}."
+    if isinstance(refusal, MemberBlocked) and refusal.until is not None:
+        return refusal.describe(f"{timestamp(refusal.until, 'f')} ({timestamp(refusal.until)})")
     return str(refusal)
 
 
@@ -78,8 +82,19 @@ def message_for(error: BaseException, *, source: str, interaction: Interaction) 
 
 
 async def answer_error(interaction: Interaction, error: BaseException, *, source: str) -> None:
-    """Answer the member about ``error``, whether or not the interaction was already deferred."""
+    """Answer the member about ``error``, whether or not the interaction was already deferred.
+
+    A prompt refused for a blocked term is also told to the moderators (the member's answer never
+    names the term; the audit line does).
+    """
     await reply(interaction, message_for(error, source=source, interaction=interaction))
+    refusal = _unwrap(error)
+    if isinstance(refusal, TermNotAllowed):
+        try:
+            await audit_refused_term(interaction, refusal, source=source)
+        except Exception:
+            # The member has their answer; a lost audit line must not turn into a second error.
+            log.warning("could not audit a refused prompt (interaction %s)", interaction.id, exc_info=True)
 
 
 async def reply(interaction: Interaction, message: str) -> None:

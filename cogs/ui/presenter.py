@@ -26,6 +26,7 @@ from videobot.jobs.delivery import (
     FoundDelivery,
     UploadTooLarge,
 )
+from videobot.moderation import DeletedVideo
 
 log = logging.getLogger(__name__)
 
@@ -197,6 +198,42 @@ class DiscordPresenter:
             ) from exc
         except NETWORK_ERRORS as exc:
             raise DeliveryError(f"direct message failed: {exc!r}") from exc
+
+    async def remove_video(self, deleted: DeletedVideo) -> None:
+        """Remove a deleted video from Discord: its message and gallery post (raises if Discord refuses,
+        so that the member hears it and can press again), then, best effort, say "deleted" on its
+        status message and in its thread's name (both showed the prompt)."""
+        job = deleted.job
+        if job.result_message_id:
+            await self._delete_message(job.result_message_id, [job.thread_id, job.channel_id])
+        if job.gallery_message_id and deleted.gallery_channel_id:
+            await self._delete_message(job.gallery_message_id, [deleted.gallery_channel_id])
+        try:
+            await self.show_state(job)
+        except discord.HTTPException:
+            log.warning("job %s: could not mark its status message deleted", job.id, exc_info=True)
+        # A thread opened from the status message has its id and is named after the prompt; a thread
+        # the member was already in is theirs and keeps its name.
+        if job.thread_id is not None and job.thread_id == job.status_message_id:
+            try:
+                await self._client.http.edit_channel(job.thread_id, name=f"Video #{job.id} · deleted")
+            except discord.HTTPException:
+                log.warning("job %s: could not rename its thread", job.id, exc_info=True)
+
+    async def _delete_message(self, message_id: int, channel_ids: list[int | None]) -> None:
+        """Delete a message that is in one of ``channel_ids``; already gone counts as deleted."""
+        for channel_id in dict.fromkeys(c for c in channel_ids if c is not None):
+            message = self._client.get_partial_messageable(channel_id).get_partial_message(message_id)
+            for _attempt in range(2):
+                try:
+                    await message.delete()
+                except discord.NotFound:
+                    break  # not in this channel (or already deleted): look in the next one
+                except discord.HTTPException as exc:
+                    if exc.code == _THREAD_ARCHIVED and await self._unarchive(channel_id):
+                        continue
+                    raise
+                return
 
     async def _post(self, job: Job, content: str, *, video: Path | None = None) -> int:
         # The nonce makes Discord return the first message if a crashed delivery is retried.

@@ -68,6 +68,12 @@ SURFACE: dict[str, list[str]] = {
     "videobot settings member_jobs": ["limit"],
     "videobot settings daily_cap": ["credits"],
     "videobot usage": ["days"],
+    "videobot blocklist add": ["term", "reason"],
+    "videobot blocklist remove": ["term"],
+    "videobot blocklist show": [],
+    "videobot block": ["member", "reason", "duration"],
+    "videobot unblock": ["member"],
+    "videobot moderation log": ["member"],
 }
 
 

@@ -39,7 +39,11 @@ async def test_text_and_image_videos_arrive_in_threads_and_are_charged(world: Wo
         [attachment] = video.attachments
         assert attachment.filename.endswith(".mp4")
         assert attachment.data == world.modelslab.video_bytes
-        assert video.custom_ids() == [f"video:reroll:{job_id}", f"video:delete:{job_id}"]
+        assert video.custom_ids() == [
+            f"video:reroll:{job_id}",
+            f"video:delete:{job_id}",
+            f"video:report:{job_id}",
+        ]
         status = world.discord.messages[thread.id]  # the thread was opened from the status message
         assert f"Video #{job_id}" in status.text
         await eventually(lambda s=status: "Done" in s.text, what="the status message to say Done")  # type: ignore[misc]

@@ -81,7 +81,8 @@ class CampaignReports:
         )
 
     async def entries_csv(self, campaign: Campaign) -> str:
-        """Every entry as CSV: id, member, state, model, cost, votes, prompt, time, message link."""
+        """Every entry as CSV: id, member, state, model, cost, votes, prompt, time, message link (a
+        deleted video's prompt and link are not given)."""
         assert campaign.id is not None
         async with self._sessions() as session:
             entries = await queries.entries(session, campaign_id=campaign.id)
@@ -95,7 +96,7 @@ class CampaignReports:
             where = job.thread_id or job.channel_id
             link = (
                 f"https://discord.com/channels/{job.guild_id}/{where}/{job.result_message_id}"
-                if job.result_message_id
+                if job.result_message_id and job.deleted_at is None
                 else ""
             )
             writer.writerow(
@@ -106,7 +107,7 @@ class CampaignReports:
                     job.model_id,
                     job.cost,
                     votes.get(job.id or 0, 0),
-                    job.prompt,
+                    "(deleted)" if job.deleted_at is not None else job.prompt,
                     job.created_at.isoformat(),
                     link,
                 ]

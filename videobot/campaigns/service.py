@@ -25,6 +25,7 @@ from videobot.campaigns.refusals import CampaignError
 from videobot.campaigns.timing import CampaignStatus, looks_relative, parse_when, status_of
 from videobot.catalog import Catalog, UnknownModel
 from videobot.maxima import MAX_CAMPAIGN_ENTRIES, MAX_CREDITS
+from videobot.moderation import check_not_blocked
 
 log = logging.getLogger(__name__)
 
@@ -184,9 +185,11 @@ class Campaigns:
     # -- members ------------------------------------------------------------------------------
 
     async def join(self, guild_id: int, user_id: int, name: str | None) -> JoinResult:
-        """Give the member the campaign's credits, once, in the campaign wallet."""
+        """Give the member the campaign's credits, once, in the campaign wallet (not to a member a
+        moderator blocked)."""
         now = self._clock()
         async with self._sessions() as session, session.begin():
+            await check_not_blocked(session, guild_id=guild_id, user_id=user_id, now=now)
             campaign = await lookup.pick(session, guild_id, name, now, statuses=(CampaignStatus.RUNNING,))
             assert campaign.id is not None
             existing = await queries.wallet_id(
@@ -232,12 +235,14 @@ class Campaigns:
     # -- votes --------------------------------------------------------------------------------
 
     async def vote(self, job_id: int, voter_id: int) -> VoteResult:
-        """Toggle a member's vote for an entry: one per member, never for one's own entry."""
+        """Toggle a member's vote for an entry: one per member, never for one's own entry, not by a
+        member a moderator blocked."""
         now = self._clock()
         async with self._sessions() as session, session.begin():
             job = await session.get(Job, job_id)
             if job is None or job.campaign_id is None:
                 raise CampaignError("That video is not a campaign entry.")
+            await check_not_blocked(session, guild_id=job.guild_id, user_id=voter_id, now=now)
             campaign = await session.get(Campaign, job.campaign_id)
             assert campaign is not None
             if campaign.closed_at is not None:

@@ -24,6 +24,7 @@ from videobot.jobs.limits import check_limits
 from videobot.jobs.refusals import ChannelNotAllowed, DuplicateRequest, JobError, NotEnoughCredits
 from videobot.jobs.requests import CreatedJob, InputFile, JobRequest
 from videobot.maxima import MAX_JOB_ID
+from videobot.moderation import check_not_blocked, check_terms
 from videobot.rulebook import Rulebook, ServerRules
 
 log = logging.getLogger(__name__)
@@ -72,20 +73,30 @@ class Jobs:
         return validate_choices(self._catalog, choices, price_override=rules.price_overrides.get(model_id))
 
     async def precheck(self, request: JobRequest) -> None:
-        """Refuse early what `create` would surely refuse for credits or limits, before the member's
-        files are downloaded. Only reads: `create` checks everything again where it charges."""
+        """Refuse early what `create` would surely refuse (a block, a blocked term, a campaign rule,
+        the limits, the credits), before the member's files are downloaded. Only reads: `create`
+        checks everything again where it charges."""
         rules = await self._rulebook.rules(request.guild_id)
         now = self._clock()
         member = Member(request.guild_id, request.user_id, request.role_ids)
         async with self._sessions() as session:
+            await check_not_blocked(session, guild_id=request.guild_id, user_id=request.user_id, now=now)
             # A named campaign's rules first: "this campaign takes wan only" says more than the price.
-            await entries.plan_entry(
+            plan = await entries.plan_entry(
                 session,
                 guild_id=request.guild_id,
                 user_id=request.user_id,
                 video=request.video,
                 requested=request.campaign,
                 now=now,
+            )
+            await check_terms(
+                session,
+                guild_id=request.guild_id,
+                prompt=request.video.prompt,
+                negative_prompt=request.video.negative_prompt,
+                campaign=plan.campaign if plan else None,
+                themed_prompt=plan.video.prompt if plan else request.video.prompt,
             )
             await check_limits(
                 session,
@@ -103,9 +114,11 @@ class Jobs:
     async def create(self, request: JobRequest) -> CreatedJob:
         """Charge the member and queue the job, atomically, once per interaction.
 
-        Applies the server's rules in the same transaction: the member's daily allowance, the
-        jobs-per-member limit and the daily credit caps. Raises `NotEnoughCredits`, `CapReached`,
-        `JobError` (nothing charged) or `DuplicateRequest` (already charged once).
+        Applies the server's rules in the same transaction: a moderator's block of the member, the
+        blocked terms (prompt, negative prompt, campaign theme), the member's daily allowance, the
+        jobs-per-member limit and the daily credit caps. Raises `MemberBlocked`, `TermNotAllowed`,
+        `NotEnoughCredits`, `CapReached`, `JobError` (nothing charged) or `DuplicateRequest`
+        (already charged once).
         """
         video = request.video
         rules = await self._rulebook.rules(request.guild_id)
@@ -121,6 +134,7 @@ class Jobs:
                     raise DuplicateRequest(existing)
                 # Serialise this server's spending checks (caps, campaign budgets) with the debit.
                 await job_queries.lock_spending(session, guild_id=request.guild_id)
+                await check_not_blocked(session, guild_id=request.guild_id, user_id=request.user_id, now=now)
                 member = Member(request.guild_id, request.user_id, request.role_ids)
                 account_id = await open_account(session, member, rules, now)
                 await pay_allowance(session, account_id, member, rules, now)
@@ -134,6 +148,14 @@ class Jobs:
                 )
                 if plan is not None:
                     video = plan.video
+                await check_terms(
+                    session,
+                    guild_id=request.guild_id,
+                    prompt=request.video.prompt,
+                    negative_prompt=request.video.negative_prompt,
+                    campaign=plan.campaign if plan else None,
+                    themed_prompt=video.prompt,
+                )
                 await check_limits(
                     session,
                     request,
@@ -239,6 +261,8 @@ class Jobs:
             job = await job_queries.get_job(session, job_id=job_id)
             if job is None:
                 raise JobError("That job no longer exists.")
+            if job.deleted_at is not None:
+                raise JobError(f"Video #{job_id} was deleted, so it can't be re-rolled.")
             files = await stored_inputs.job_files(session, job_id=job_id)
             campaign = await session.get(Campaign, job.campaign_id) if job.campaign_id else None
         # Re-validated against today's catalog and prices, so a re-roll pays today's price; an
