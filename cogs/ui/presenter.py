@@ -28,7 +28,8 @@ _MISSING_ACCESS = {50001, 50013, 10003}  # missing access, missing permissions, 
 
 
 class DiscordPresenter:
-    """Implements `videobot.jobs.delivery.JobPresenter` and `videobot.campaigns.CampaignPresenter`."""
+    """Implements `videobot.jobs.delivery.JobPresenter`, `videobot.campaigns.CampaignPresenter` and
+    `videobot.alerts.AlertSink`."""
 
     def __init__(self, client: discord.Client, catalog: Catalog) -> None:
         self._client = client
@@ -90,6 +91,12 @@ class DiscordPresenter:
             allowed_mentions=discord.AllowedMentions.none(),
         )
         return message.id
+
+    async def post_alert(self, channel_id: int, text: str) -> None:
+        """Post an owner alert (`videobot.alerts.AlertSink`); nobody is pinged."""
+        await self._client.get_partial_messageable(channel_id).send(
+            text, allowed_mentions=discord.AllowedMentions.none()
+        )
 
     async def _post(self, job: Job, content: str, *, video: Path | None = None) -> int:
         # The nonce makes Discord return the first message if a crashed delivery is retried.

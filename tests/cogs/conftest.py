@@ -21,7 +21,7 @@ from tests.fakes.modelslab_server import FakeModelsLab
 from tests.member import GUILD, Members, populate
 from videobot.catalog import load_catalog
 from videobot.config import Config
-from videobot.modelslab import ModelsLabClient
+from videobot.modelslab.observed import ObservedModelsLab
 
 TOKEN = "flow-discord-token"
 KEY = "flow-modelslab-key"
@@ -92,7 +92,7 @@ async def flow(
             config=config,
             sessions=sessions,
             http=http,
-            modelslab=ModelsLabClient(http, api_key=KEY, base_url=modelslab.base_url),
+            modelslab=ObservedModelsLab(http, api_key=KEY, base_url=modelslab.base_url),
             catalog=load_catalog(),
         )
         await bot.login(TOKEN)
