@@ -269,7 +269,7 @@ class JsonFormatter(RedactingFormatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": self.redact(record.getMessage()),
         }
         job_id = getattr(record, "job_id", None) or logcontext.job_id.get()
         guild_id = getattr(record, "guild_id", None) or logcontext.guild_id.get()
@@ -278,9 +278,10 @@ class JsonFormatter(RedactingFormatter):
         if guild_id is not None:
             entry["guild_id"] = guild_id
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = self.redact(self.formatException(record.exc_info))
         if record.stack_info:
-            entry["stack"] = self.formatStack(record.stack_info)
+            entry["stack"] = self.redact(self.formatStack(record.stack_info))
+        # Redacted before encoding too: JSON escapes could hide a secret from a search on the line.
         return self.redact(json.dumps(entry, default=str, ensure_ascii=False))
 
 
@@ -373,11 +374,11 @@ async def run(config: Config) -> None:
 
 
 def _load_catalog(config: Config) -> Catalog:
-    where = config.catalog_path or "the packaged models.toml"
     try:
         return load_catalog(config.catalog_path)
     except CatalogError as exc:
-        raise StartupError(f"the model catalog ({where}) is invalid: {exc}") from None
+        # The loader's message names the file, the model and the key.
+        raise StartupError(f"the model catalog is invalid: {exc}") from None
 
 
 async def _prepare_database(engine: Any, config: Config) -> None:

@@ -241,20 +241,21 @@ class Metrics:
         """
         if job.id is None:
             return
-        key = (job.id, job.state)
+        state = JobState(job.state)
+        key = (job.id, state)
         if key in self._seen:
             return
         self._seen[key] = None
         if len(self._seen) > _SEEN_LIMIT:
             self._seen.popitem(last=False)
-        if job.state is JobState.DELIVERING and job.submitted_at is not None:
+        if state is JobState.DELIVERING and job.submitted_at is not None:
             # Rendered: the runner shows DELIVERING as soon as ModelsLab reports success.
             _observe(self.render_seconds, (self._clock() - job.submitted_at).total_seconds())
-        elif job.state is JobState.DELIVERED:
+        elif state is JobState.DELIVERED:
             finished = job.finished_at or self._clock()
             _observe(self.end_to_end_seconds, (finished - job.created_at).total_seconds())
-        elif job.state in REFUNDED_STATES:
-            self.refunds.labels(job.state.value).inc()
+        elif state in REFUNDED_STATES:
+            self.refunds.labels(state.value).inc()
 
     def observe_jobs(self, presenter: JobPresenter) -> JobPresenter:
         """``presenter``, with every state change and delivery it is given counted here first."""

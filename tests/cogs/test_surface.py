@@ -122,7 +122,10 @@ async def test_every_command_and_option_has_a_description_and_translations_are_r
     by_name = {c["name"]: c for c in commands}
     video = by_name["video"]
     assert video["description"] == "Make AI videos"
-    assert video["description_localizations"] == {"de": "KI-Videos erstellen", "fr": "Créer des vidéos par IA"}
+    assert video["description_localizations"] == {
+        "de": "KI-Videos erstellen",
+        "fr": "Créer des vidéos par IA",
+    }
     text = next(o for o in video["options"] if o["name"] == "text")
     assert text["description_localizations"]["fr"] == "Créer une vidéo à partir d'un texte"
     # Names are the public contract: never translated.

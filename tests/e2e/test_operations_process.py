@@ -31,7 +31,7 @@ def samples(exposition: str, name: str) -> dict[str, float]:
     """``{'{labels}': value}`` of one metric in the Prometheus text format."""
     found: dict[str, float] = {}
     for line in exposition.splitlines():
-        if line.startswith(name + "{") or line.startswith(name + " "):
+        if line.startswith((name + "{", name + " ")):
             key, _, value = line.rpartition(" ")
             found[key[len(name) :]] = float(value)
     return found
