@@ -54,7 +54,8 @@ async def test_a_new_member_can_make_one_default_video_of_each_kind(world: World
 
 async def test_healthz_and_metrics_answer_over_http_from_the_running_bot(world: World) -> None:
     port = free_port()
-    await world.start_bot(HTTP_PORT=str(port), LOG_FORMAT="json")
+    # VERIFY_CATALOG: the fake has no model search (404 for every model); the start must not wait on it.
+    await world.start_bot(HTTP_PORT=str(port), LOG_FORMAT="json", VERIFY_CATALOG="1")
     base = f"http://127.0.0.1:{port}"
 
     async def healthy() -> tuple[int, dict[str, object]]:
@@ -115,4 +116,7 @@ async def test_healthz_and_metrics_answer_over_http_from_the_running_bot(world: 
     entries = [json.loads(line) for line in lines]
     assert all({"time", "level", "logger", "message"} <= entry.keys() for entry in entries)
     assert any(entry.get("guild_id") == GUILD for entry in entries)
+    checks = [e["message"] for e in entries if e["logger"] == "videobot.catalog.verify"]
+    assert "catalog check: model veo-3.1-fast: ModelsLab's model search does not know this model id" in checks
+    assert any(message.startswith("catalog check done: ") for message in checks)
     world.assert_no_secrets_in_logs()

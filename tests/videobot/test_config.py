@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,15 @@ def test_operations_variables_are_read(tmp_path: Path) -> None:
 def test_bad_operations_values_are_named(name: str, value: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Config.from_env({**SECRETS, name: value})
+
+
+def test_every_variable_is_in_the_readme_table_and_in_env_example() -> None:
+    root = Path(__file__).resolve().parents[2]
+    source = (root / "videobot" / "config.py").read_text()
+    names = set(re.findall(r'reader\.\w+\(\s*"([A-Z][A-Z0-9_]+)"', source))
+    assert {"DISCORD_TOKEN", "HTTP_PORT", "WALLET_ALERT_USD", "CATALOG_PATH"} <= names
+    readme = (root / "README.md").read_text()
+    table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    example = (root / ".env.example").read_text()
+    assert sorted(n for n in names if f"`{n}`" not in table) == []
+    assert sorted(n for n in names if f"{n}=" not in example) == []
