@@ -9,10 +9,14 @@ import socket
 import sqlite3
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
+import discord
 import pytest
 
+from bot import StartupError, _stay_connected
 from tests.fakes.discord_server import FakeDiscord
+from videobot.config import Config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -134,3 +138,36 @@ async def test_configuration_errors_still_exit_2(tmp_path: Path, name: str, valu
     assert code == 2
     assert len(lines) == 1
     assert lines[0].startswith(f"videobot: {message}")
+
+
+class _Refused:
+    """A bot whose gateway connection ends the way Discord ends it for a fatal refusal."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    async def connect(self) -> None:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("error", "line"),
+    [
+        # The bot asks for no privileged intent, so Discord has no reason to refuse one; if it ever
+        # does (a changed intent, a policy change), the operator still gets one line and the fix.
+        (discord.PrivilegedIntentsRequired(0), "Discord refused a privileged intent this bot asked for"),
+        (
+            discord.ConnectionClosed(SimpleNamespace(close_code=4004), shard_id=0),  # type: ignore[arg-type]
+            "Discord's gateway (ws://gw.example/gateway) refused the token (4004): check DISCORD_TOKEN",
+        ),
+        (
+            discord.ConnectionClosed(SimpleNamespace(close_code=4010), shard_id=0),  # type: ignore[arg-type]
+            "Discord's gateway (ws://gw.example/gateway) closed the connection with code 4010",
+        ),
+    ],
+)
+async def test_fatal_gateway_refusals_become_one_line(error: BaseException, line: str) -> None:
+    config = Config(discord_token="t", modelslab_api_key="k", discord_gateway_url="ws://gw.example/gateway")
+    with pytest.raises(StartupError) as raised:
+        await _stay_connected(_Refused(error), config)  # type: ignore[arg-type]
+    assert str(raised.value).startswith(line)
