@@ -56,7 +56,7 @@ async def search_model(
             timeout=aiohttp.ClientTimeout(total=within_seconds),
         ) as response:
             status = response.status
-            raw = await response.content.read(_MAX_BYTES)
+            raw = await _read_limited(response)
     except (aiohttp.ClientError, TimeoutError) as exc:
         text = str(exc).replace(api_key, "[redacted]") or type(exc).__name__
         raise Transient(f"ModelsLab model-search {model_id}: {text}") from None
@@ -80,6 +80,18 @@ async def search_model(
     if body.get("status") == "error":
         raise ModelsLabError(f"ModelsLab model-search {model_id}: {message}", http_status=status)
     return ModelFacts(model_id, found=True, fields=_fields(body))
+
+
+async def _read_limited(response: aiohttp.ClientResponse) -> bytes:
+    """The whole body, or a `Transient` past `_MAX_BYTES` (a model's schema is a few kilobytes)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > _MAX_BYTES:
+            raise Transient(f"ModelsLab model-search answered with more than {_MAX_BYTES} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _message(body: object) -> str:
