@@ -10,8 +10,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs.ui.access import post_audit, require_moderator
-from cogs.ui.embeds import campaign_embed, campaign_report_embed, campaigns_embed, timestamp
+from cogs.ui.embeds import campaign_embed, campaign_report_embed, campaigns_embed, clip_lines, timestamp
 from cogs.ui.interaction import Interaction
+from videobot import charts
 from videobot.campaigns import CampaignSpec
 from videobot.maxima import MAX_CAMPAIGN_ENTRIES, MAX_CREDITS
 
@@ -86,6 +87,7 @@ class CampaignCog(
         )
 
     @app_commands.command(name="join", description="Join an event and get its credits")
+    @app_commands.describe(name="Which event (default: the one running now)")
     async def join(self, interaction: Interaction, name: str | None = None) -> None:
         await interaction.response.defer(ephemeral=True)
         assert interaction.guild_id is not None
@@ -101,6 +103,7 @@ class CampaignCog(
         await interaction.followup.send(text, ephemeral=True)
 
     @app_commands.command(name="info", description="One event in full, with your campaign credits")
+    @app_commands.describe(name="Which event (default: the one running now)")
     async def info(self, interaction: Interaction, name: str | None = None) -> None:
         await interaction.response.defer(ephemeral=True)
         assert interaction.guild_id is not None
@@ -117,6 +120,7 @@ class CampaignCog(
         await interaction.followup.send(embed=campaigns_embed(views), ephemeral=True)
 
     @app_commands.command(name="end", description="End an event now (moderators)")
+    @app_commands.describe(name="Which event")
     async def end(self, interaction: Interaction, name: str) -> None:
         rules = await require_moderator(interaction)
         await interaction.response.defer(ephemeral=True)
@@ -128,6 +132,7 @@ class CampaignCog(
         )
 
     @app_commands.command(name="report", description="Results so far, with a CSV of every entry (moderators)")
+    @app_commands.describe(name="Which event (default: the one running now)")
     async def report(self, interaction: Interaction, name: str | None = None) -> None:
         await require_moderator(interaction)
         await interaction.response.defer(ephemeral=True)
@@ -135,8 +140,30 @@ class CampaignCog(
         campaign = await self.bot.campaigns.find(interaction.guild_id, name)
         report = await self.bot.campaign_reports.report(campaign)
         table = await self.bot.campaign_reports.entries_csv(campaign)
-        file = discord.File(io.BytesIO(table.encode()), filename=f"campaign-{campaign.id}-entries.csv")
-        await interaction.followup.send(embed=campaign_report_embed(report), file=file, ephemeral=True)
+        activity = await self.bot.campaign_reports.activity(campaign)
+        embed = campaign_report_embed(report)
+        files = [discord.File(io.BytesIO(table.encode()), filename=f"campaign-{campaign.id}-entries.csv")]
+        if activity.days:  # nothing to draw before the campaign starts
+            files.append(
+                discord.File(
+                    io.BytesIO(await charts.campaign_png(activity)),
+                    filename=f"campaign-{campaign.id}.png",
+                    description=charts.campaign_alt_text(activity),
+                )
+            )
+            embed.set_image(url=f"attachment://campaign-{campaign.id}.png")
+            embed.add_field(
+                name="Per day (UTC), newest first",
+                value=clip_lines(
+                    [
+                        f"`{d.day:%Y-%m-%d}` {d.entries} entries · {d.votes} votes"
+                        for d in reversed(activity.days)
+                    ],
+                    more="…{n} earlier days in the chart",
+                ),
+                inline=False,
+            )
+        await interaction.followup.send(embed=embed, files=files, ephemeral=True)
 
     @join.autocomplete("name")
     @info.autocomplete("name")

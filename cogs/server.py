@@ -1,8 +1,10 @@
-"""``/videobot``: the server's settings (Manage Server), the usage report and the moderation tools
-(moderators; the latter in `cogs.moderation`)."""
+"""``/videobot``: the setup check and the server's settings (Manage Server), the usage report and the
+moderation tools (moderators; the latter in `cogs.moderation`), and the bot's status (moderators and
+the bot's owner)."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -11,10 +13,13 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs.moderation import ModerationCommands
-from cogs.ui.access import post_audit, require_manage_guild, require_moderator
-from cogs.ui.embeds import settings_embed, usage_embed
+from cogs.ui.access import post_audit, require_manage_guild, require_moderator, require_moderator_or_owner
+from cogs.ui.embeds import bot_status_embed, settings_embed, setup_embed, usage_embed
 from cogs.ui.interaction import Interaction
+from cogs.ui.readiness import setup_checks
+from videobot import charts
 from videobot.errors import Refused
+from videobot.first_run import default_videos
 from videobot.maxima import MAX_CREDITS, MAX_MEMBER_JOBS, MAX_USAGE_DAYS
 from videobot.rulebook import ServerRules
 
@@ -47,6 +52,7 @@ class ServerCog(
         await self._change(interaction, None, None)
 
     @settings.command(name="starting_balance", description="Credits a member starts with")
+    @app_commands.describe(amount="Credits each member gets on their first action here")
     async def starting_balance(self, interaction: Interaction, amount: Credits) -> None:
         await self._change(
             interaction,
@@ -78,6 +84,7 @@ class ServerCog(
     @settings.command(
         name="role_bonus", description="Extra daily credits for members with a role (0 removes)"
     )
+    @app_commands.describe(role="Members with this role get the bonus", amount="Extra credits per day")
     async def role_bonus(self, interaction: Interaction, role: discord.Role, amount: Credits) -> None:
         await self._change(
             interaction,
@@ -89,6 +96,9 @@ class ServerCog(
 
     @settings.command(
         name="price", description="This server's price for a model (leave credits empty to reset)"
+    )
+    @app_commands.describe(
+        model="The model", credits="Its price here, for any duration (empty: the catalog's)"
     )
     async def price(
         self, interaction: Interaction, model: str, credits: PositiveCredits | None = None
@@ -112,6 +122,7 @@ class ServerCog(
     @settings.command(
         name="moderator_role", description="Members with this role count as moderators (empty: none)"
     )
+    @app_commands.describe(role="The moderator role (leave empty to remove it)")
     async def moderator_role(self, interaction: Interaction, role: discord.Role | None = None) -> None:
         await self._change(
             interaction,
@@ -120,6 +131,7 @@ class ServerCog(
         )
 
     @settings.command(name="audit_channel", description="Where moderator actions are posted (empty: nowhere)")
+    @app_commands.describe(channel="The audit channel (leave empty to stop posting)")
     async def audit_channel(
         self, interaction: Interaction, channel: discord.TextChannel | None = None
     ) -> None:
@@ -130,6 +142,9 @@ class ServerCog(
         )
 
     @settings.command(name="channels", description="Where videos may be made (an empty list: everywhere)")
+    @app_commands.describe(
+        action="allow or remove a channel, or clear the list", channel="The channel to allow or remove"
+    )
     async def channels(
         self,
         interaction: Interaction,
@@ -156,6 +171,7 @@ class ServerCog(
         name="member_jobs",
         description="Videos in progress a member may have at once (0: no limit; empty: the bot's default)",
     )
+    @app_commands.describe(limit="Videos in progress at once (leave empty for no limit)")
     async def member_jobs(
         self, interaction: Interaction, limit: app_commands.Range[int, 0, MAX_MEMBER_JOBS] | None = None
     ) -> None:
@@ -168,6 +184,7 @@ class ServerCog(
     @settings.command(
         name="daily_cap", description="Credits this server may spend per UTC day (empty: no cap)"
     )
+    @app_commands.describe(credits="Credits per UTC day (leave empty for no cap)")
     async def daily_cap(self, interaction: Interaction, credits: PositiveCredits | None = None) -> None:
         await self._change(
             interaction,
@@ -176,8 +193,30 @@ class ServerCog(
         )
 
     @app_commands.command(
+        name="setup", description="Check what the bot needs in this channel and server, with the fixes"
+    )
+    async def setup(self, interaction: Interaction) -> None:
+        require_manage_guild(interaction)
+        await interaction.response.defer(ephemeral=True)
+        assert interaction.guild_id is not None
+        rules = await self.bot.rulebook.rules(interaction.guild_id)
+        checks = setup_checks(interaction, rules, default_videos(self.bot.catalog, rules.price_overrides))
+        await interaction.followup.send(embed=setup_embed(checks, interaction.channel_id), ephemeral=True)
+
+    @app_commands.command(
+        name="status", description="Queue, jobs at ModelsLab, the last 24 hours and the ModelsLab wallet"
+    )
+    async def status(self, interaction: Interaction) -> None:
+        await require_moderator_or_owner(interaction)
+        await interaction.response.defer(ephemeral=True)
+        assert interaction.guild_id is not None
+        report = await self.bot.status_reports.report(interaction.guild_id)
+        await interaction.followup.send(embed=bot_status_embed(report), ephemeral=True)
+
+    @app_commands.command(
         name="usage", description="Jobs and credits per day, top members, failures, running now"
     )
+    @app_commands.describe(days="How many UTC days back, today included (default 7)")
     async def usage(
         self, interaction: Interaction, days: app_commands.Range[int, 1, MAX_USAGE_DAYS] = 7
     ) -> None:
@@ -185,7 +224,14 @@ class ServerCog(
         await interaction.response.defer(ephemeral=True)
         assert interaction.guild_id is not None
         report = await self.bot.usage.report(interaction.guild_id, days=days)
-        await interaction.followup.send(embed=usage_embed(report, days), ephemeral=True)
+        embed = usage_embed(report, days)
+        chart = discord.File(
+            io.BytesIO(await charts.usage_png(report.days)),
+            filename="usage.png",
+            description=charts.usage_alt_text(report.days),
+        )
+        embed.set_image(url="attachment://usage.png")
+        await interaction.followup.send(embed=embed, file=chart, ephemeral=True)
 
     async def _update(self, interaction: Interaction, **changes: Any) -> ServerRules:
         assert interaction.guild_id is not None

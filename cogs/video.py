@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from cogs.ui import launch
-from cogs.ui.embeds import job_list_embed
+from cogs.ui.access import acting_member
+from cogs.ui.embeds import help_embed, job_list_embed
 from cogs.ui.interaction import Interaction
 from videobot.campaigns import CampaignStatus
 from videobot.catalog import VideoChoices
+from videobot.first_run import default_videos
 from videobot.jobs import JobState
 from videobot.maxima import MAX_JOB_ID
 
@@ -150,6 +153,24 @@ class VideoCog(commands.GroupCog, name="video", group_name="video", group_descri
     async def _resolutions(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
         return _filtered(self.catalog.resolution_choices("image", _picked_model(interaction)), current)
 
+    # -- help -------------------------------------------------------------------------------
+
+    @app_commands.command(
+        name="help", description="What this bot does, its commands, the prices here and your balance"
+    )
+    async def help(self, interaction: Interaction) -> None:
+        await interaction.response.defer(ephemeral=True)
+        assert interaction.guild_id is not None
+        rules = await self.bot.rulebook.rules(interaction.guild_id)
+        balance = await self.bot.credits.balance(acting_member(interaction))
+        embed = help_embed(
+            commands=command_families(self.bot.tree.get_commands()),
+            defaults=default_videos(self.catalog, rules.price_overrides),
+            prices=self.catalog.price_list(rules.price_overrides),
+            balance=balance,
+        )
+        await interaction.followup.send(embed=embed, ephemeral=True)
+
     # -- jobs -------------------------------------------------------------------------------
 
     @app_commands.command(name="jobs", description="Your recent and running videos")
@@ -169,7 +190,7 @@ class VideoCog(commands.GroupCog, name="video", group_name="video", group_descri
         cancelled = await self.bot.jobs.cancel(
             job, guild_id=interaction.guild_id, user_id=interaction.user.id
         )
-        await self.bot.presenter.show_state(cancelled)
+        await self.bot.job_presenter.show_state(cancelled)
         await interaction.followup.send(
             f"Video #{job} cancelled; {cancelled.cost} credits are back on your balance.", ephemeral=True
         )
@@ -186,6 +207,32 @@ class VideoCog(commands.GroupCog, name="video", group_name="video", group_descri
             for j in recent
             if j.state == JobState.QUEUED and j.id is not None and str(current or "") in str(j.id)
         ]
+
+
+def command_families(
+    tree_commands: Sequence[
+        app_commands.Command[Any, ..., Any] | app_commands.Group | app_commands.ContextMenu
+    ],
+) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The slash commands by family, as ``[("video", [("video text", "Make a video ..."), ...]), ...]``.
+
+    Read from the command tree, so help lists exactly what the bot offers; a nested group (such as
+    ``/videobot settings``) is one line, ``settings …``.
+    """
+    families: list[tuple[str, list[tuple[str, str]]]] = []
+    for command in tree_commands:
+        if isinstance(command, app_commands.Group):
+            entries = [
+                (
+                    f"{child.qualified_name}{' …' if isinstance(child, app_commands.Group) else ''}",
+                    child.description,
+                )
+                for child in command.commands
+            ]
+            families.append((command.name, entries))
+        elif isinstance(command, app_commands.Command):
+            families.append((command.name, [(command.qualified_name, command.description)]))
+    return families
 
 
 def _picked_model(interaction: Interaction) -> str | None:

@@ -142,6 +142,17 @@ async def votes_by_entry(session: AsyncSession, *, campaign_id: int) -> dict[int
     return {job_id: int(count) for job_id, count in (await session.exec(stmt)).all()}
 
 
+async def vote_times(session: AsyncSession, *, campaign_id: int) -> list[datetime]:
+    """When each vote still standing for a campaign's entries was cast, oldest first."""
+    stmt = (
+        select(Vote.created_at)
+        .join(Job, col(Job.id) == col(Vote.job_id))
+        .where(Job.campaign_id == campaign_id)
+        .order_by(col(Vote.created_at))
+    )
+    return list((await session.exec(stmt)).all())
+
+
 async def due_to_close(session: AsyncSession, *, now: datetime) -> list[Campaign]:
     """Campaigns past their end that are not closed yet (in any server)."""
     stmt = select(Campaign).where(col(Campaign.ends_at) <= now, col(Campaign.closed_at).is_(None))

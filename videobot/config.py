@@ -7,6 +7,7 @@ Built once in ``main()`` and passed down; nothing reads ``os.environ`` anywhere 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,12 @@ from pathlib import Path
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/videobot.db"
 DEFAULT_MODELSLAB_BASE_URL = "https://modelslab.com/api"
 DEFAULT_DISCORD_API_BASE = "https://discord.com/api/v10"
+# A new member's starting credits pay for one default `/video text` (veo-3.1-fast, 8 s: 80) and one
+# default `/video image` (wan2.6-i2v, 5 s at 720p: 30); tests/videobot/test_first_run.py checks it.
+DEFAULT_STARTING_BALANCE = 120
+# Loopback outside containers: the health and metrics endpoints are not for the internet.
+DEFAULT_HTTP_HOST = "127.0.0.1"
+LOG_FORMATS = ("text", "json")
 
 _PLACEHOLDERS = {"", "changeme", "change-me", "your-token-here", "your-key-here", "xxx"}
 
@@ -39,7 +46,7 @@ class Config:
     poll_min_seconds: float = 5.0
     poll_max_seconds: float = 30.0
     lease_seconds: float = 60.0
-    starting_balance: int = 20
+    starting_balance: int = DEFAULT_STARTING_BALANCE
     daily_credit_cap: int | None = None
     campaign_check_seconds: float = 30.0
     input_retention_days: int = 7
@@ -48,6 +55,14 @@ class Config:
     data_dir: Path = Path("data")
     shard_count: int | None = None
     shard_ids: tuple[int, ...] | None = None
+    log_format: str = "text"
+    http_host: str = DEFAULT_HTTP_HOST
+    http_port: int | None = None
+    owner_alert_channel_id: int | None = None
+    wallet_alert_usd: float | None = None
+    wallet_check_seconds: float = 300.0
+    verify_catalog: bool = False
+    catalog_path: Path | None = None
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -76,7 +91,7 @@ class Config:
             poll_min_seconds=reader.number("POLL_MIN_SECONDS", 5.0, minimum=0.05),
             poll_max_seconds=reader.number("POLL_MAX_SECONDS", 30.0, minimum=0.1),
             lease_seconds=reader.number("JOB_LEASE_SECONDS", 60.0, minimum=1),
-            starting_balance=reader.integer("STARTING_BALANCE", 20, minimum=0),
+            starting_balance=reader.integer("STARTING_BALANCE", DEFAULT_STARTING_BALANCE, minimum=0),
             daily_credit_cap=reader.optional_int("DAILY_CREDIT_CAP"),
             campaign_check_seconds=reader.number("CAMPAIGN_CHECK_SECONDS", 30.0, minimum=0.1),
             input_retention_days=reader.integer("INPUT_RETENTION_DAYS", 7, minimum=0),
@@ -85,6 +100,14 @@ class Config:
             data_dir=Path(reader.text("DATA_DIR", "data")),
             shard_count=reader.optional_int("SHARD_COUNT"),
             shard_ids=tuple(shard_ids) if shard_ids else None,
+            log_format=reader.choice("LOG_FORMAT", "text", LOG_FORMATS),
+            http_host=reader.text("HTTP_HOST", DEFAULT_HTTP_HOST),
+            http_port=reader.optional_port("HTTP_PORT"),
+            owner_alert_channel_id=reader.optional_int("OWNER_ALERT_CHANNEL_ID"),
+            wallet_alert_usd=reader.optional_number("WALLET_ALERT_USD", minimum=0),
+            wallet_check_seconds=reader.number("WALLET_CHECK_SECONDS", 300.0, minimum=0.1),
+            verify_catalog=reader.flag("VERIFY_CATALOG"),
+            catalog_path=reader.optional_path("CATALOG_PATH"),
         )
         if config.daily_credit_cap is not None and config.daily_credit_cap < 0:
             raise ConfigError("DAILY_CREDIT_CAP cannot be negative")
@@ -174,16 +197,51 @@ class _Reader:
             raise ConfigError(f"{name} must be a comma-separated list of whole numbers") from None
 
     def number(self, name: str, default: float, *, minimum: float) -> float:
+        value = self.optional_number(name, minimum=minimum)
+        return default if value is None else value
+
+    def optional_number(self, name: str, *, minimum: float) -> float | None:
         value = self._raw(name)
         if value is None:
-            return default
+            return None
         try:
             number = float(value)
         except ValueError:
             raise ConfigError(f"{name} must be a number") from None
+        if not math.isfinite(number):
+            raise ConfigError(f"{name} must be a finite number")
         if number < minimum:
             raise ConfigError(f"{name} must be at least {minimum:g}")
         return number
+
+    def optional_port(self, name: str) -> int | None:
+        value = self.optional_int(name)
+        if value is not None and not 1 <= value <= 65535:
+            raise ConfigError(f"{name} must be a TCP port between 1 and 65535")
+        return value
+
+    def choice(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
+        value = (self._raw(name) or default).lower()
+        if value not in allowed:
+            raise ConfigError(f"{name} must be one of {', '.join(allowed)}")
+        return value
+
+    def flag(self, name: str) -> bool:
+        value = (self._raw(name) or "0").lower()
+        if value in ("1", "true", "yes", "on"):
+            return True
+        if value in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{name} must be 1 or 0 (also true/false, yes/no, on/off)")
+
+    def optional_path(self, name: str) -> Path | None:
+        value = self._raw(name)
+        if value is None:
+            return None
+        path = Path(value)
+        if not path.is_file():
+            raise ConfigError(f"{name} must name an existing file ({value} is not one)")
+        return path
 
     def log_level(self, name: str, default: str) -> str:
         value = (self._raw(name) or default).upper()

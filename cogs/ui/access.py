@@ -48,6 +48,14 @@ async def require_moderator(interaction: Interaction, refusal: str = NOT_A_MODER
     return rules
 
 
+async def require_moderator_or_owner(interaction: Interaction) -> None:
+    """A moderator of this server, or the bot's owner (who sees the bot's state wherever it is)."""
+    assert interaction.guild_id is not None
+    rules = await interaction.client.rulebook.rules(interaction.guild_id)
+    if not is_moderator(rules, interaction) and not await interaction.client.is_owner(interaction.user):
+        raise Refused("Only moderators and the bot's owner can see the bot's status.")
+
+
 def require_manage_guild(interaction: Interaction) -> None:
     """Server settings are for Manage Server only (the moderator role does not reach them)."""
     if not interaction.permissions.manage_guild:

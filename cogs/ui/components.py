@@ -13,6 +13,7 @@ import discord
 
 from cogs.ui.errors import answer_error
 from cogs.ui.interaction import Interaction
+from videobot import logcontext
 
 # For the bases below, which are never registered: discord.py wants a template on every subclass.
 _NEVER = r"(?!)"
@@ -22,6 +23,8 @@ class AnsweringButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_
     """A button that survives restarts (its data lives in the custom id) and always answers."""
 
     async def callback(self, interaction: Interaction) -> None:  # type: ignore[override]
+        # discord.py runs each press in a task of its own: its log lines now name the server.
+        logcontext.bind(guild=interaction.guild_id)
         try:
             await self.press(interaction)
         except Exception as error:

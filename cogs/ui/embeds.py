@@ -7,9 +7,12 @@ from datetime import datetime
 
 import discord
 
+from cogs.ui.readiness import Check, Verdict
+from videobot.alerts import ProviderProblem
 from videobot.campaigns import CampaignOverview, CampaignReport, CampaignStatus
 from videobot.catalog import Catalog, InvalidRequest, PriceLine, ValidatedVideo
 from videobot.credits import HistoryPage
+from videobot.first_run import DefaultVideo
 from videobot.jobs import Job, JobState
 from videobot.moderation import (
     ActionLogPage,
@@ -19,6 +22,7 @@ from videobot.moderation import (
     ModerationActionKind,
 )
 from videobot.rulebook import ServerRules
+from videobot.status import StatusReport
 from videobot.usage import UsageReport
 
 _COLOURS = {
@@ -99,6 +103,21 @@ def _settings(job: Job, catalog: Catalog) -> list[tuple[str, str]]:
 
 def clip(text: str, limit: int = _EMBED_TEXT_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def clip_lines(lines: list[str], limit: int = _EMBED_TEXT_LIMIT, *, more: str = "…and {n} more") -> str:
+    """As many whole lines as fit in ``limit`` characters, then a line saying how many were left out."""
+    kept: list[str] = []
+    size = 0
+    for index, line in enumerate(lines):
+        left = len(lines) - index
+        tail = len(more.format(n=left)) + 1 if left > 1 else 0
+        if size + len(line) + 1 + tail > limit:
+            kept.append(more.format(n=left))
+            break
+        kept.append(line)
+        size += len(line) + 1
+    return clip("\n".join(kept), limit)
 
 
 _KIND_WORDS = {
@@ -197,26 +216,6 @@ def block_end(until: datetime | None) -> str:
     return f"until {timestamp(until, 'f')} ({timestamp(until)})" if until else "until unblocked"
 
 
-def clip_lines(lines: list[str], limit: int) -> str:
-    """As many whole lines as fit in ``limit`` characters, then how many more there are."""
-    shown = lines_that_fit(lines, limit)
-    if shown == len(lines):
-        return "\n".join(lines)
-    return "\n".join([*lines[:shown], f"… and {len(lines) - shown} more"])
-
-
-def lines_that_fit(lines: list[str], limit: int) -> int:
-    """How many of ``lines`` fit in ``limit`` characters, leaving room for an "… and N more" line."""
-    if len("\n".join(lines)) <= limit:
-        return len(lines)
-    used = 0
-    for index, line in enumerate(lines):
-        used += len(line) + 1
-        if used + len(f"… and {len(lines) - index} more") > limit:
-            return index
-    return len(lines)
-
-
 def blocklist_embed(terms: list[BlockedTerm]) -> tuple[discord.Embed, bool]:
     """The server's blocked terms with who added them and why, and whether all of them fit (if not,
     the rest are counted and the caller attaches the whole list)."""
@@ -230,7 +229,7 @@ def blocklist_embed(terms: list[BlockedTerm]) -> tuple[discord.Embed, bool]:
         text="Matched as whole words or phrases, ignoring case, accents and invisible characters, in "
         "prompts, negative prompts and campaign themes."
     )
-    return embed, lines_that_fit(lines, 4000) == len(lines)
+    return embed, len("\n".join(lines)) <= 4000
 
 
 def term_line(term: BlockedTerm) -> str:
@@ -277,10 +276,13 @@ def usage_embed(report: UsageReport, days: int) -> discord.Embed:
         description=f"{report.total_jobs} videos, {report.total_credits} credits spent (refunds excluded).",
         colour=discord.Colour.blurple(),
     )
-    per_day = "\n".join(
-        f"`{d.day:%Y-%m-%d}` {d.jobs} videos · {d.credits} credits" for d in report.days[-14:]
+    # Newest first, so the days that fit are the recent ones; the chart shows every day.
+    per_day = [f"`{d.day:%Y-%m-%d}` {d.jobs} videos · {d.credits} credits" for d in reversed(report.days)]
+    embed.add_field(
+        name="Per day (UTC), newest first",
+        value=clip_lines(per_day, more="…{n} earlier days in the chart"),
+        inline=False,
     )
-    embed.add_field(name="Per day (UTC)", value=clip(per_day), inline=False)
     top = "\n".join(f"<@{m.user_id}>: {m.credits} credits, {m.jobs} videos" for m in report.top_members)
     embed.add_field(name="Top members", value=top or "nobody yet", inline=False)
     outcome_words = [
@@ -367,4 +369,108 @@ def campaign_embed(view: CampaignOverview) -> discord.Embed:
         else f"{view.wallet} campaign credits left, {view.entries} entries"
     )
     embed.add_field(name="You", value=mine, inline=False)
+    return embed
+
+
+def setup_embed(checks: list[Check], channel_id: int | None) -> discord.Embed:
+    """``/videobot setup``: each check with what was found and, for a problem, the fix."""
+    problems = sum(1 for c in checks if c.verdict is Verdict.PROBLEM)
+    embed = discord.Embed(
+        title="Video bot setup",
+        description=(
+            f"Checked in <#{channel_id}> and this server: "
+            + (
+                f"**{problems} problem{'s' if problems != 1 else ''}** to fix."
+                if problems
+                else "everything the bot needs is in place."
+            )
+        ),
+        colour=discord.Colour.red() if problems else discord.Colour.green(),
+    )
+    for check in checks[:25]:
+        value = check.found + (f"\n**Fix:** {check.fix}" if check.fix else "")
+        embed.add_field(name=f"{check.verdict.value} {check.name}", value=clip(value), inline=False)
+    return embed
+
+
+_PROBLEM_WORDS = {
+    ProviderProblem.LOW_FUNDS: "wallet below the alert level",
+    ProviderProblem.NO_FUNDS: "ModelsLab refused a job for lack of funds (402)",
+    ProviderProblem.INVALID_KEY: "ModelsLab refused the API key (401)",
+}
+
+
+def bot_status_embed(report: StatusReport) -> discord.Embed:
+    """``/videobot status``: queue, jobs at ModelsLab, the last 24 hours, the wallet, open alerts."""
+    embed = discord.Embed(
+        title="Video bot status",
+        colour=discord.Colour.red() if report.problems else discord.Colour.blurple(),
+    )
+    embed.add_field(name="Waiting in line", value=f"{report.queued} (from this server: {report.queued_here})")
+    embed.add_field(
+        name="At ModelsLab", value=f"{report.in_flight} of {report.max_in_flight} (MAX_JOBS_IN_FLIGHT)"
+    )
+    embed.add_field(
+        name="Last 24 hours",
+        value=(
+            f"Here: {report.day_jobs_here} videos, {report.day_failures_here} failed\n"
+            f"All servers: {report.day_jobs_all} videos, {report.day_failures_all} failed"
+        ),
+        inline=False,
+    )
+    wallet = report.wallet
+    if wallet.balance is not None:
+        value = f"${wallet.balance:,.2f}"
+        if report.wallet_threshold is not None:
+            value += f" (alert below ${report.wallet_threshold:,.2f})"
+        if wallet.checked_at is not None:
+            value += f", read {timestamp(wallet.checked_at)}"
+        if wallet.error:
+            value += f"\nNot readable just now: {wallet.error}"
+    else:
+        value = f"Could not be read: {wallet.error or 'no reading yet'}"
+    embed.add_field(name="ModelsLab wallet", value=clip(value), inline=False)
+    if report.problems:
+        lines = [f"{_PROBLEM_WORDS[p]} since {timestamp(since)}" for p, since in report.problems.items()]
+        embed.add_field(name="Alerts", value=clip("\n".join(lines)), inline=False)
+    return embed
+
+
+def help_embed(
+    *,
+    commands: list[tuple[str, list[tuple[str, str]]]],
+    defaults: list[DefaultVideo],
+    prices: list[PriceLine],
+    balance: int,
+) -> discord.Embed:
+    """``/video help``: what the bot does, the commands by family, the models with prices here, and
+    the member's balance. ``commands`` is ``[(family, [(command, description), ...]), ...]``."""
+    made_how = " and ".join(
+        f"`/video {v.kind}` makes a {v.settings} {v.model_id} video for {v.cost} credits" for v in defaults
+    )
+    embed = discord.Embed(
+        title="What this bot does",
+        description=(
+            "It makes AI videos: describe a scene, or bring an image to life. You pay in credits; the "
+            "video arrives in a thread with a mention, and if anything fails your credits come back. "
+            f"By default {made_how}."
+        ),
+        colour=discord.Colour.blurple(),
+    )
+    for family, entries in commands[:20]:
+        lines = [f"`/{name}` {description}" for name, description in entries]
+        embed.add_field(name=f"/{family}", value=clip_lines(lines), inline=False)
+    by_model: dict[str, list[PriceLine]] = {}
+    for line in prices:
+        by_model.setdefault(line.model_id, []).append(line)
+    model_lines = [
+        f"**{model_id}** ({lines[0].kind}): " + ", ".join(f"{line.settings} {line.credits}" for line in lines)
+        for model_id, lines in by_model.items()
+    ]
+    embed.add_field(
+        name="Models and prices here (credits)",
+        value=clip_lines(model_lines, more="…{n} more in /credits prices"),
+        inline=False,
+    )
+    embed.add_field(name="Your balance", value=f"**{balance}** credits", inline=False)
     return embed

@@ -42,7 +42,8 @@ HISTORY_SCAN = 50
 
 
 class DiscordPresenter:
-    """Implements `videobot.jobs.delivery.JobPresenter` and `videobot.campaigns.CampaignPresenter`."""
+    """Implements `videobot.jobs.delivery.JobPresenter`, `videobot.campaigns.CampaignPresenter` and
+    `videobot.alerts.AlertSink`."""
 
     def __init__(self, client: discord.Client, catalog: Catalog, *, retry_base: float = 1.0) -> None:
         self._client = client
@@ -234,6 +235,12 @@ class DiscordPresenter:
                         continue
                     raise
                 return
+
+    async def post_alert(self, channel_id: int, text: str) -> None:
+        """Post an owner alert (`videobot.alerts.AlertSink`); nobody is pinged."""
+        await self._client.get_partial_messageable(channel_id).send(
+            text, allowed_mentions=discord.AllowedMentions.none()
+        )
 
     async def _post(self, job: Job, content: str, *, video: Path | None = None) -> int:
         # The nonce makes Discord return the first message if a crashed delivery is retried.

@@ -34,6 +34,7 @@ SURFACE: dict[str, list[str]] = {
     "video image": ["image", "prompt", "audio", "model", "duration", "resolution", "campaign"],
     "video jobs": [],
     "video cancel": ["job"],
+    "video help": [],
     "credits balance": ["member"],
     "credits history": ["member"],
     "credits prices": [],
@@ -57,6 +58,8 @@ SURFACE: dict[str, list[str]] = {
     "campaign list": [],
     "campaign end": ["name"],
     "campaign report": ["name"],
+    "videobot setup": [],
+    "videobot status": [],
     "videobot settings show": [],
     "videobot settings starting_balance": ["amount"],
     "videobot settings allowance": ["mode", "amount", "cap"],
@@ -106,6 +109,33 @@ async def test_the_registered_commands_are_exactly_the_documented_surface(flow: 
     by_name = {c["name"]: c for c in commands}
     # Settings and usage are hidden from members by default (and checked in the bot regardless).
     assert by_name["videobot"]["default_member_permissions"] == str(1 << 5)
+
+
+async def test_every_command_and_option_has_a_description_and_translations_are_registered(flow: Flow) -> None:
+    commands = flow.discord.registered_commands[GUILD]
+    missing: list[str] = []
+
+    def walk(path: str, item: dict[str, Any]) -> None:
+        # discord.py registers "…" for a command or option nobody described.
+        if item.get("description", "…") in ("", "…"):
+            missing.append(path)
+        for option in item.get("options", []):
+            walk(f"{path} {option['name']}", option)
+
+    for command in commands:
+        walk(command["name"], command)
+    assert missing == []
+    by_name = {c["name"]: c for c in commands}
+    video = by_name["video"]
+    assert video["description"] == "Make AI videos"
+    assert video["description_localizations"] == {
+        "de": "KI-Videos erstellen",
+        "fr": "Créer des vidéos par IA",
+    }
+    text = next(o for o in video["options"] if o["name"] == "text")
+    assert text["description_localizations"]["fr"] == "Créer une vidéo à partir d'un texte"
+    # Names are the public contract: never translated.
+    assert not video.get("name_localizations")
 
 
 def test_every_command_and_option_design_md_names_is_in_the_surface() -> None:

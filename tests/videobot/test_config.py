@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from videobot.config import Config, ConfigError, normalise_database_url
@@ -63,3 +66,73 @@ def test_secrets_stay_out_of_repr() -> None:
     text = repr(Config.from_env(SECRETS))
     assert "discord-secret-token" not in text
     assert "modelslab-secret-key" not in text
+
+
+def test_operations_defaults() -> None:
+    config = Config.from_env(SECRETS)
+    assert config.log_format == "text"
+    assert config.http_port is None
+    assert config.http_host == "127.0.0.1"
+    assert config.owner_alert_channel_id is None
+    assert config.wallet_alert_usd is None
+    assert config.wallet_check_seconds == 300
+    assert config.verify_catalog is False
+    assert config.catalog_path is None
+
+
+def test_operations_variables_are_read(tmp_path: Path) -> None:
+    catalog = tmp_path / "models.toml"
+    catalog.write_text("")
+    config = Config.from_env(
+        {
+            **SECRETS,
+            "LOG_FORMAT": "JSON",
+            "HTTP_PORT": "8080",
+            "HTTP_HOST": "0.0.0.0",
+            "OWNER_ALERT_CHANNEL_ID": "123",
+            "WALLET_ALERT_USD": "5.5",
+            "WALLET_CHECK_SECONDS": "60",
+            "VERIFY_CATALOG": "yes",
+            "CATALOG_PATH": str(catalog),
+        }
+    )
+    assert (config.log_format, config.http_port, config.http_host) == ("json", 8080, "0.0.0.0")
+    assert (config.owner_alert_channel_id, config.wallet_alert_usd, config.wallet_check_seconds) == (
+        123,
+        5.5,
+        60,
+    )
+    assert config.verify_catalog is True
+    assert config.catalog_path == catalog
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("HTTP_PORT", "0", "HTTP_PORT must be a TCP port between 1 and 65535"),
+        ("HTTP_PORT", "http", "HTTP_PORT must be a whole number"),
+        ("LOG_FORMAT", "yaml", "LOG_FORMAT must be one of text, json"),
+        ("OWNER_ALERT_CHANNEL_ID", "#alerts", "OWNER_ALERT_CHANNEL_ID must be a whole number"),
+        ("WALLET_ALERT_USD", "-1", "WALLET_ALERT_USD must be at least 0"),
+        ("WALLET_ALERT_USD", "five", "WALLET_ALERT_USD must be a number"),
+        ("WALLET_ALERT_USD", "inf", "WALLET_ALERT_USD must be a finite number"),
+        ("WALLET_CHECK_SECONDS", "0", "WALLET_CHECK_SECONDS must be at least 0.1"),
+        ("VERIFY_CATALOG", "maybe", "VERIFY_CATALOG must be 1 or 0"),
+        ("CATALOG_PATH", "/no/such/models.toml", "CATALOG_PATH must name an existing file"),
+    ],
+)
+def test_bad_operations_values_are_named(name: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Config.from_env({**SECRETS, name: value})
+
+
+def test_every_variable_is_in_the_readme_table_and_in_env_example() -> None:
+    root = Path(__file__).resolve().parents[2]
+    source = (root / "videobot" / "config.py").read_text()
+    names = set(re.findall(r'reader\.\w+\(\s*"([A-Z][A-Z0-9_]+)"', source))
+    assert {"DISCORD_TOKEN", "HTTP_PORT", "WALLET_ALERT_USD", "CATALOG_PATH"} <= names
+    readme = (root / "README.md").read_text()
+    table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    example = (root / ".env.example").read_text()
+    assert sorted(n for n in names if f"`{n}`" not in table) == []
+    assert sorted(n for n in names if f"{n}=" not in example) == []

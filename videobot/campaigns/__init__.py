@@ -9,7 +9,9 @@ credits and void at the end), rules for entries, a gallery with votes, and a rep
 
 from storage.tables import Campaign
 from videobot.campaigns.closing import (
+    CampaignActivity,
     CampaignCloser,
+    CampaignDay,
     CampaignPresenter,
     CampaignReport,
     CampaignReports,
@@ -28,7 +30,9 @@ from videobot.campaigns.timing import CampaignStatus, parse_when, status_of
 
 __all__ = [
     "Campaign",
+    "CampaignActivity",
     "CampaignCloser",
+    "CampaignDay",
     "CampaignError",
     "CampaignOverview",
     "CampaignPresenter",

@@ -8,9 +8,10 @@ import contextlib
 import csv
 import io
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -26,6 +27,8 @@ from videobot.campaigns.entries import counts_as_entry
 log = logging.getLogger(__name__)
 
 TOP_ENTRIES = 5
+# A chart of more days than this has bars too thin to read; the CSV has everything.
+MAX_ACTIVITY_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,23 @@ class CampaignReport:
     top: list[RankedEntry]
 
 
+@dataclass(frozen=True)
+class CampaignDay:
+    """One UTC day of a campaign: entries made and votes cast."""
+
+    day: date
+    entries: int
+    votes: int
+
+
+@dataclass(frozen=True)
+class CampaignActivity:
+    """Entries and votes per day, from the campaign's start to its end (or today, if sooner)."""
+
+    campaign: Campaign
+    days: list[CampaignDay]
+
+
 class CampaignPresenter(Protocol):
     """What the campaign side needs from the chat side."""
 
@@ -55,10 +75,27 @@ class CampaignPresenter(Protocol):
 
 
 class CampaignReports:
-    """Reports on a campaign: participants, entries, credits spent and top entries; the CSV."""
+    """Reports on a campaign: participants, entries, credits spent, top entries, activity per day, CSV."""
 
-    def __init__(self, sessions: SessionFactory) -> None:
+    def __init__(self, sessions: SessionFactory, *, clock: Callable[[], datetime] = utcnow) -> None:
         self._sessions = sessions
+        self._clock = clock
+
+    async def activity(self, campaign: Campaign) -> CampaignActivity:
+        """Entries and votes per UTC day, at most the last `MAX_ACTIVITY_DAYS` days; none before it starts."""
+        assert campaign.id is not None
+        async with self._sessions() as session:
+            jobs = await queries.entries(session, campaign_id=campaign.id)
+            votes = await queries.vote_times(session, campaign_id=campaign.id)
+        last = min(campaign.ends_at, self._clock()).date()
+        first = max(campaign.starts_at.date(), last - timedelta(days=MAX_ACTIVITY_DAYS - 1))
+        entries_by_day = Counter(j.created_at.date() for j in jobs if counts_as_entry(j))
+        votes_by_day = Counter(v.date() for v in votes)
+        days = [
+            CampaignDay(day, entries_by_day[day], votes_by_day[day])
+            for day in (first + timedelta(days=i) for i in range((last - first).days + 1))
+        ]
+        return CampaignActivity(campaign, days)
 
     async def report(self, campaign: Campaign) -> CampaignReport:
         """Participants, entries, credits spent and the top entries by votes."""

@@ -29,6 +29,7 @@ from storage.engine import SessionFactory
 from storage.states import JobState
 from storage.tables import Campaign, Job
 from storage.types import utcnow
+from videobot import logcontext
 from videobot.catalog import Catalog, InvalidRequest, ValidatedVideo
 from videobot.errors import is_outage
 from videobot.jobs.book import refund
@@ -128,6 +129,7 @@ class JobLifecycle:
     async def run(self, job: Job) -> None:
         """Take the job (claimed under our lease) as far as it goes; never raises but cancellation."""
         assert job.id is not None
+        logcontext.bind(job=job.id, guild=job.guild_id)  # each job runs in a task of its own
         try:
             current: Job | None = job
             if job.state.is_final:

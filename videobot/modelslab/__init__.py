@@ -10,6 +10,7 @@ from videobot.modelslab.client import (
     HOSTED_FILE_LIFETIME,
     HostedFile,
     ModelsLabClient,
+    ModelsLabObserver,
 )
 from videobot.modelslab.delays import MAX_PROVIDER_DELAY, bound_delay
 from videobot.modelslab.download import (
@@ -59,6 +60,7 @@ __all__ = [
     "ModelParameter",
     "ModelsLabClient",
     "ModelsLabError",
+    "ModelsLabObserver",
     "OutputUnavailable",
     "PlanRestricted",
     "ProviderFailed",

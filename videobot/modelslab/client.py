@@ -1,8 +1,9 @@
 """The ModelsLab video-fusion API client.
 
-Every call goes through `ModelsLabClient._post`, which owns the request, the timeout, the reading of
-the body and the mapping of every failure to the `videobot.modelslab.errors` hierarchy, so callers
-never handle aiohttp exceptions or raw envelopes. The wire contract, with its quirks, is described
+Every call goes through `ModelsLabClient._request`, which owns the request, the timeout and the
+reading of the body; `videobot.modelslab.classify` maps every failure to the `videobot.modelslab.errors`
+hierarchy, so callers never handle aiohttp exceptions or raw envelopes. Observers (metrics, owner
+alerts) hear how each call ended. The wire contract, with its quirks, is described
 in docs/modelslab-api.md.
 """
 
@@ -10,44 +11,33 @@ from __future__ import annotations
 
 import base64
 import contextvars
+import functools
 import json
 import logging
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Final, Literal
+from typing import Concatenate, Final, Literal, ParamSpec, Protocol, TypeVar
 from urllib.parse import quote, quote_plus
 
 import aiohttp
 from yarl import URL
 
-from videobot.modelslab.delays import delay_from_rate_limit_reset, delay_from_retry_after_header
+from videobot.modelslab import wire
+from videobot.modelslab.classify import Call, ErrorClassifier, Reply
 from videobot.modelslab.envelope import (
     ERROR_STATUSES,
     JobStatus,
     ProviderJob,
-    extract_field_errors,
-    extract_message,
-    extract_urls,
     is_http_url,
     parse_job,
-    parse_retry_after,
     raw_status,
 )
 from videobot.modelslab.errors import (
-    DEFAULT_RETRY_AFTER,
-    BadRequest,
-    InsufficientFunds,
-    InvalidKey,
-    JobNotFound,
     ModelsLabError,
-    PlanRestricted,
-    ProviderFailed,
-    QueueFull,
     Transient,
-    UnknownModel,
 )
 from videobot.modelslab.model_search import ModelInfo, parse_model_info
 
@@ -57,9 +47,13 @@ __all__ = [
     "HOSTED_FILE_LIFETIME",
     "HostedFile",
     "ModelsLabClient",
+    "ModelsLabObserver",
 ]
 
 log = logging.getLogger(__name__)
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 DEFAULT_BASE_URL: Final = "https://modelslab.com/api"
 GENERATION_ENDPOINTS: Final = frozenset({"text-to-video", "image-to-video"})
@@ -70,54 +64,13 @@ MAX_RESPONSE_BYTES: Final = 2 * 1024 * 1024
 # Connecting gets its own, shorter limit so that a timeout while connecting is recognised as
 # "the request never left" (aiohttp raises ConnectionTimeoutError) rather than a timeout mid-request.
 _CONNECT_TIMEOUT_CAP: Final = 15.0
-_REDACTED: Final = "[redacted]"
 
 # Secrets of the current call besides the key: the webhook URL of a submit, whose path is the bot's
 # webhook secret. A context variable, so concurrent submits in other tasks never see each other's.
 _CALL_SECRETS: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("_CALL_SECRETS", default=())
 
-_Call = Literal["submit", "fetch", "host_file", "wallet_balance", "model_search"]
 
 # Message texts the API uses when it answers HTTP 200 with {"status": "error"} instead of a 4xx.
-_KEY_TEXT = re.compile(r"\bkey\b|api[\s_-]?key|apikey|unauthori[sz]ed", re.IGNORECASE)
-_FUNDS_TEXT = re.compile(r"credit|balance|wallet|insufficient funds|payment required", re.IGNORECASE)
-_PLAN_TEXT = re.compile(r"\bplan\b|subscription|upgrade", re.IGNORECASE)
-# A full queue, and only that: "Rate limit exceeded. Maximum 5 queued requests allowed.", "Too many
-# requests", "Queue is full". A bare "limit" is not enough: "Prompt exceeds the character limit" is
-# a validation error, and waiting would not fix it.
-_QUEUE_TEXT = re.compile(
-    r"rate[\s_-]*limit"
-    r"|queued\s+(?:requests?|jobs?|tasks?)"
-    r"|too\s+many\s+(?:requests|queued|concurrent|simultaneous|parallel|running|pending|jobs)"
-    r"|queue\s+(?:is\s+)?(?:full|limit)"
-    r"|concurren(?:t|cy)\s+(?:request\s+|job\s+)?limit",
-    re.IGNORECASE,
-)
-# The account's queue size as the message states it: "Maximum 5 queued requests allowed",
-# "max 10 concurrent jobs", "queue limit of 15", "queue limit: 15".
-_QUEUE_LIMIT_TEXT = (
-    re.compile(
-        r"(?:maximum|max\.?|up\s+to|limit\s+(?:of|is)?)\s*:?\s*(\d{1,5})\s+"
-        r"(?:queued|concurrent|simultaneous|parallel|pending|running|active)\s+"
-        r"(?:requests?|jobs?|tasks?|generations?)",
-        re.IGNORECASE,
-    ),
-    re.compile(r"queue\s+limit\s*(?:of|is|:)?\s*(\d{1,5})\b", re.IGNORECASE),
-)
-_NOT_FOUND_TEXT = re.compile(r"not found|does not exist|no such|unknown (?:request|job|id)", re.IGNORECASE)
-_MODEL_TEXT = re.compile(r"\bmodel\b", re.IGNORECASE)
-_MODEL_NOT_FOUND_TEXT = re.compile(
-    r"model\b.*\b(?:not found|does not exist|unknown|invalid)|(?:unknown|invalid)\s+model", re.IGNORECASE
-)
-# An "error" answer to a fetch that blames the service, not the job: poll again later. A "failed"
-# job is over whatever its message says.
-_TRANSIENT_TEXT = re.compile(
-    r"internal server error|server error|service unavailable|temporarily unavailable|bad gateway"
-    r"|gateway time-?out|timed out|time-?out|try again later|overloaded|maintenance",
-    re.IGNORECASE,
-)
-
-
 @dataclass(frozen=True)
 class HostedFile:
     """A file ModelsLab hosts for us (``base64_to_url``), valid until ``expires_at`` (aware UTC)."""
@@ -126,15 +79,40 @@ class HostedFile:
     expires_at: datetime
 
 
-@dataclass(frozen=True)
-class _Reply:
-    """One HTTP answer, read and decoded but not yet judged."""
+class ModelsLabObserver(Protocol):
+    """Told how every call ends (``call``: submit, fetch, host_file, wallet_balance, model_search)."""
 
-    http_status: int
-    body: dict[str, object] | None  # None when the body is not a JSON object
-    snippet: str  # the start of the raw body, for error messages about non-JSON answers
-    # The wait the headers ask for (Retry-After, else X-RateLimit-Reset), already bounded.
-    header_delay: float | None
+    def modelslab_answered(self, call: str) -> None:
+        """The call succeeded."""
+
+    def modelslab_failed(self, call: str, error: ModelsLabError) -> None:
+        """The call raised ``error`` (already typed and scrubbed of secrets)."""
+
+
+def _observed(
+    call: Call,
+) -> Callable[
+    [Callable[Concatenate[ModelsLabClient, _P], Awaitable[_T]]],
+    Callable[Concatenate[ModelsLabClient, _P], Awaitable[_T]],
+]:
+    """Report the call's outcome to the client's observers, after the client has judged it."""
+
+    def wrap(
+        method: Callable[Concatenate[ModelsLabClient, _P], Awaitable[_T]],
+    ) -> Callable[Concatenate[ModelsLabClient, _P], Awaitable[_T]]:
+        @functools.wraps(method)
+        async def observed(self: ModelsLabClient, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+            try:
+                result = await method(self, *args, **kwargs)
+            except ModelsLabError as error:
+                self._tell(call, error)
+                raise
+            self._tell(call, None)
+            return result
+
+        return observed
+
+    return wrap
 
 
 class ModelsLabClient:
@@ -152,6 +130,7 @@ class ModelsLabClient:
         api_key: str,
         base_url: str = DEFAULT_BASE_URL,
         request_timeout: float = 60.0,
+        observers: Iterable[ModelsLabObserver] = (),
     ) -> None:
         if not api_key:
             raise ValueError("api_key must not be empty")
@@ -164,7 +143,7 @@ class ModelsLabClient:
         self._api_key = api_key
         # Every spelling of the key that can turn up in a text: as is, and URL-encoded either way.
         self._key_forms = sorted(
-            {api_key, quote(api_key, safe=""), quote_plus(api_key), _query_form(api_key)},
+            {api_key, quote(api_key, safe=""), quote_plus(api_key), wire.query_form(api_key)},
             key=len,
             reverse=True,
         )
@@ -173,6 +152,23 @@ class ModelsLabClient:
         self._timeout = aiohttp.ClientTimeout(
             total=request_timeout, connect=min(_CONNECT_TIMEOUT_CAP, request_timeout / 2)
         )
+        self._classify = ErrorClassifier(self._scrub)
+        self._observers: list[ModelsLabObserver] = list(observers)
+
+    def observe(self, observer: ModelsLabObserver) -> None:
+        """Tell ``observer`` how every call ends, from now on (metrics, owner alerts)."""
+        self._observers.append(observer)
+
+    def _tell(self, call: Call, error: ModelsLabError | None) -> None:
+        for observer in self._observers:
+            # An observer's bug must never change what the caller sees.
+            try:
+                if error is None:
+                    observer.modelslab_answered(call)
+                else:
+                    observer.modelslab_failed(call, error)
+            except Exception:
+                log.exception("a ModelsLab observer failed")
 
     def __repr__(self) -> str:
         # Spelled out so the key can never end up in a log through repr().
@@ -183,6 +179,7 @@ class ModelsLabClient:
         """The API root the client sends to, without a trailing slash."""
         return self._base_url
 
+    @_observed("submit")
     async def submit(
         self,
         endpoint: str,
@@ -215,7 +212,7 @@ class ModelsLabClient:
         hook = fields.get("webhook")
         if hook is not None and not (isinstance(hook, str) and is_http_url(hook)):
             raise ValueError("webhook must be an absolute http(s) URL")
-        token = _CALL_SECRETS.set(_webhook_secrets(hook) if isinstance(hook, str) else ())
+        token = _CALL_SECRETS.set(wire.webhook_secrets(hook) if isinstance(hook, str) else ())
         try:
             return await self._submit(endpoint, fields)
         finally:
@@ -223,10 +220,10 @@ class ModelsLabClient:
 
     async def _submit(self, endpoint: str, fields: Mapping[str, object]) -> ProviderJob:
         reply = await self._post(f"/v7/video-fusion/{endpoint}", fields, call="submit")
-        body = self._json_body(reply, "submit")
+        body = self._classify.json_body(reply, "submit")
         status_text = raw_status(body)
         if status_text in ERROR_STATUSES:
-            raise self._error_from_body(
+            raise self._classify.from_body(
                 body, "submit", status_text, reply.http_status, header_delay=reply.header_delay
             )
         job = self._scrubbed_job(parse_job(body))
@@ -235,7 +232,7 @@ class ModelsLabClient:
         if job.provider_id is None:
             # Without an id there is nothing to poll. The job may still have been created, so this
             # must not look like a clean refusal that invites a resubmit.
-            known = self._error_from_text(
+            known = self._classify.from_text(
                 job.message, "submit", status_text, reply.http_status, body, header_delay=reply.header_delay
             )
             if known is not None:
@@ -247,6 +244,7 @@ class ModelsLabClient:
             )
         return job
 
+    @_observed("fetch")
     async def fetch(self, provider_job_id: str) -> ProviderJob:
         """Ask ModelsLab where job ``provider_job_id`` stands. Idempotent: safe to repeat.
 
@@ -261,22 +259,23 @@ class ModelsLabClient:
         reply = await self._post(
             f"/v7/video-fusion/fetch/{quote(job_id, safe='')}", {}, call="fetch", job_id=job_id
         )
-        body = self._json_body(reply, "fetch")
+        body = self._classify.json_body(reply, "fetch")
         status_text = raw_status(body)
         if status_text in ERROR_STATUSES:
-            raise self._error_from_body(
+            raise self._classify.from_body(
                 body, "fetch", status_text, reply.http_status, job_id=job_id, header_delay=reply.header_delay
             )
         job = self._scrubbed_job(parse_job(body, default_id=job_id))
         if status_text is None and "id" not in body and "fetch_result" not in body:
             # A bare {"message": "Invalid API key"} is an error in all but name.
-            known = self._error_from_text(
+            known = self._classify.from_text(
                 job.message, "fetch", status_text, reply.http_status, body, header_delay=reply.header_delay
             )
             if known is not None:
                 raise known
         return job
 
+    @_observed("host_file")
     async def host_file(self, data: bytes, mime: str) -> HostedFile:
         """Upload ``data`` through ``/v6/base64_to_url`` and return the URL ModelsLab hosts it at.
 
@@ -291,15 +290,16 @@ class ModelsLabClient:
         encoded = base64.b64encode(data).decode("ascii")
         payload = {"base64_string": f"data:{mime};base64,{encoded}"}
         reply = await self._post("/v6/base64_to_url", payload, call="host_file")
-        body = self._json_body(reply, "host_file")
+        body = self._classify.json_body(reply, "host_file")
         status_text = raw_status(body)
         if status_text in ERROR_STATUSES:
-            raise self._error_from_body(body, "host_file", status_text, reply.http_status)
-        url = _hosted_url(body)
+            raise self._classify.from_body(body, "host_file", status_text, reply.http_status)
+        url = wire.hosted_url(body)
         if url is None:
             raise Transient("ModelsLab base64_to_url answered without a URL", http_status=reply.http_status)
         return HostedFile(url=url, expires_at=started + HOSTED_FILE_LIFETIME)
 
+    @_observed("wallet_balance")
     async def wallet_balance(self) -> float:
         """The ModelsLab account balance in USD (``data.balance``), as a finite float.
 
@@ -308,18 +308,19 @@ class ModelsLabClient:
         like every call.
         """
         reply = await self._post("/wallet_balance", {}, call="wallet_balance")
-        body = self._json_body(reply, "wallet_balance")
+        body = self._classify.json_body(reply, "wallet_balance")
         status_text = raw_status(body)
         if status_text in ERROR_STATUSES:
-            raise self._error_from_body(body, "wallet_balance", status_text, reply.http_status)
+            raise self._classify.from_body(body, "wallet_balance", status_text, reply.http_status)
         data = body.get("data")
-        balance = _as_number(data.get("balance") if isinstance(data, Mapping) else body.get("balance"))
+        balance = wire.as_number(data.get("balance") if isinstance(data, Mapping) else body.get("balance"))
         if balance is None or not math.isfinite(balance):
             raise Transient(
                 "ModelsLab wallet_balance answered without a usable balance", http_status=reply.http_status
             )
         return balance
 
+    @_observed("model_search")
     async def model_search(self, model_id: str) -> ModelInfo:
         """What ModelsLab says about ``model_id``: ``GET /v6/model-search/{model_id}?key=...``.
 
@@ -336,10 +337,10 @@ class ModelsLabClient:
         reply = await self._request(
             "GET", f"/v6/model-search/{quote(wanted, safe='')}", None, call="model_search"
         )
-        body = self._json_body(reply, "model_search")
+        body = self._classify.json_body(reply, "model_search")
         status_text = raw_status(body)
         if status_text in ERROR_STATUSES:
-            raise self._error_from_body(body, "model_search", status_text, reply.http_status)
+            raise self._classify.from_body(body, "model_search", status_text, reply.http_status)
         info = parse_model_info(body, wanted)
         if info is None:
             raise Transient(
@@ -351,8 +352,8 @@ class ModelsLabClient:
     # -- the one request method -------------------------------------------------------------------
 
     async def _post(
-        self, path: str, fields: Mapping[str, object], *, call: _Call, job_id: str | None = None
-    ) -> _Reply:
+        self, path: str, fields: Mapping[str, object], *, call: Call, job_id: str | None = None
+    ) -> Reply:
         """POST ``fields`` plus the key (in the JSON body) to ``path``; see `_request`."""
         return await self._request("POST", path, fields, call=call, job_id=job_id)
 
@@ -362,9 +363,9 @@ class ModelsLabClient:
         path: str,
         fields: Mapping[str, object] | None,
         *,
-        call: _Call,
+        call: Call,
         job_id: str | None = None,
-    ) -> _Reply:
+    ) -> Reply:
         """Send one request to ``path``; return the decoded answer or raise.
 
         POST carries ``fields`` plus the key as JSON; GET carries the key in the query string
@@ -372,7 +373,7 @@ class ModelsLabClient:
         HTTP 4xx/5xx answers are turned into errors here, by status. Timeouts and connection
         failures become `Transient`, marked as never sent only when no connection was made.
         """
-        log.debug("ModelsLab %s: %s %s %s", call, method, path, self._scrub(_describe(fields or {})))
+        log.debug("ModelsLab %s: %s %s %s", call, method, path, self._scrub(wire.describe(fields or {})))
         url = self._base_url + path
         headers = {"Accept": "application/json"}
         data: str | None = None
@@ -388,9 +389,9 @@ class ModelsLabClient:
             async with self._session.request(
                 method, url, data=data, params=params, headers=headers, timeout=self._timeout
             ) as response:
-                raw = await _read_limited(response, MAX_RESPONSE_BYTES)
+                raw = await wire.read_limited(response, MAX_RESPONSE_BYTES)
                 http_status = response.status
-                header_delay = _header_delay(response.headers)
+                header_delay = wire.header_delay(response.headers)
         except aiohttp.ConnectionTimeoutError as exc:
             raise Transient(
                 f"ModelsLab {call}: timed out connecting to {self._host()}", request_may_have_arrived=False
@@ -410,7 +411,7 @@ class ModelsLabClient:
                 f"ModelsLab {call}: connection failed: {type(exc).__name__}: {self._scrub(str(exc))}"
             ) from exc
 
-        reply = _decode(http_status, raw, header_delay)
+        reply = wire.decode(http_status, raw, header_delay)
         log.debug(
             "ModelsLab %s: HTTP %s status=%s id=%s",
             call,
@@ -419,137 +420,8 @@ class ModelsLabClient:
             reply.body.get("id") if reply.body is not None else None,
         )
         if http_status >= 400:
-            raise self._error_from_http(reply, call, job_id=job_id)
+            raise self._classify.from_http(reply, call, job_id=job_id)
         return reply
-
-    # -- classification ---------------------------------------------------------------------------
-
-    def _json_body(self, reply: _Reply, call: _Call) -> dict[str, object]:
-        """The JSON object of a non-error reply; anything else is a broken answer, so `Transient`."""
-        if reply.body is None or not 200 <= reply.http_status < 300:
-            raise Transient(
-                f"ModelsLab {call}: unexpected answer (HTTP {reply.http_status}): "
-                f"{self._scrub(reply.snippet)!r}",
-                http_status=reply.http_status,
-            )
-        return reply.body
-
-    def _error_from_http(self, reply: _Reply, call: _Call, *, job_id: str | None = None) -> ModelsLabError:
-        """Map a 4xx/5xx answer to an error. The HTTP status decides; the body only explains."""
-        status = reply.http_status
-        body = reply.body or {}
-        message = self._scrub(extract_message(body) or reply.snippet.strip() or f"HTTP {status}")
-        text = f"ModelsLab {call}: {message}"
-        if status >= 500 or status == 408:
-            return Transient(text, http_status=status)
-        if status == 400:
-            return self._bad_request(text, message, body, status)
-        if status == 401:
-            return InvalidKey(text, http_status=status)
-        if status == 402:
-            return InsufficientFunds(text, http_status=status)
-        if status == 403:
-            return PlanRestricted(text, http_status=status)
-        if status == 429:
-            return QueueFull(
-                text,
-                retry_after=self._retry_after(body, reply.header_delay),
-                queue_limit=_queue_limit(message),
-                http_status=status,
-            )
-        if status == 404:
-            if call == "fetch":
-                return JobNotFound(text, http_status=status, provider_id=job_id)
-            if call == "model_search" or _MODEL_TEXT.search(message):
-                return UnknownModel(text, self._scrub_fields(extract_field_errors(body)), http_status=status)
-            # A 404 anywhere else means the endpoint does not exist: a wrong base URL.
-            return ModelsLabError(f"{text} (is MODELSLAB_BASE_URL right?)", http_status=status)
-        status_text = raw_status(body)
-        known = self._error_from_text(
-            extract_message(body), call, status_text, status, body, header_delay=reply.header_delay
-        )
-        return known or self._bad_request(text, message, body, status)
-
-    def _bad_request(
-        self, text: str, message: str, body: Mapping[str, object], http_status: int
-    ) -> BadRequest:
-        fields = self._scrub_fields(extract_field_errors(body))
-        if _MODEL_NOT_FOUND_TEXT.search(message):
-            return UnknownModel(text, fields, http_status=http_status)
-        return BadRequest(text, fields, http_status=http_status)
-
-    def _error_from_body(
-        self,
-        body: Mapping[str, object],
-        call: _Call,
-        status_text: str | None,
-        http_status: int,
-        *,
-        job_id: str | None = None,
-        header_delay: float | None = None,
-    ) -> ModelsLabError:
-        """Map an HTTP 2xx answer whose ``status`` is ``error`` or ``failed``, by its message."""
-        message = extract_message(body)
-        known = self._error_from_text(
-            message, call, status_text, http_status, body, header_delay=header_delay
-        )
-        if known is not None:
-            return known
-        scrubbed = self._scrub(message or f"status {status_text}")
-        text = f"ModelsLab {call}: {scrubbed}"
-        if call == "fetch":
-            if message and _NOT_FOUND_TEXT.search(message):
-                return JobNotFound(text, http_status=http_status, provider_id=job_id)
-            if status_text == "error" and message and _TRANSIENT_TEXT.search(message):
-                return Transient(text, http_status=http_status)
-            return ProviderFailed(text, provider_id=job_id, http_status=http_status)
-        if call == "model_search":
-            if message and (_NOT_FOUND_TEXT.search(message) or _MODEL_NOT_FOUND_TEXT.search(message)):
-                return UnknownModel(text, http_status=http_status)
-            return ModelsLabError(text, http_status=http_status)
-        if call == "wallet_balance":
-            return ModelsLabError(text, http_status=http_status)
-        return self._bad_request(text, scrubbed, body, http_status)
-
-    def _error_from_text(
-        self,
-        message: str | None,
-        call: _Call,
-        status_text: str | None,
-        http_status: int,
-        body: Mapping[str, object],
-        header_delay: float | None = None,
-    ) -> ModelsLabError | None:
-        """The error a message names (queue, key, credits, plan), or None when it names none."""
-        if not message:
-            return None
-        text = f"ModelsLab {call}: {self._scrub(message)}"
-        # The queue comes first: its wording is narrow, and a queue message may well mention the
-        # key or an upgrade ("Rate limit exceeded for this API key; upgrade your plan").
-        # A job that "failed" is over; whatever its reason says, waiting will not revive it.
-        if _QUEUE_TEXT.search(message) and not (call == "fetch" and status_text == "failed"):
-            return QueueFull(
-                text,
-                retry_after=self._retry_after(body, header_delay),
-                queue_limit=_queue_limit(message),
-                http_status=http_status,
-            )
-        if _KEY_TEXT.search(message):
-            return InvalidKey(text, http_status=http_status)
-        if _FUNDS_TEXT.search(message):
-            return InsufficientFunds(text, http_status=http_status)
-        if _PLAN_TEXT.search(message):
-            return PlanRestricted(text, http_status=http_status)
-        return None
-
-    def _retry_after(self, body: Mapping[str, object], header_delay: float | None) -> float:
-        """The body's ``retry_after``, else the headers' wait, else the documented 30 s."""
-        from_body = parse_retry_after(body)
-        if from_body is not None:
-            return from_body
-        if header_delay is not None:
-            return header_delay
-        return DEFAULT_RETRY_AFTER
 
     # -- hygiene ----------------------------------------------------------------------------------
 
@@ -558,7 +430,7 @@ class ModelsLabClient:
         messages echo it; a model_search URL carries it in the query string, URL-encoded), and the
         webhook URL of the submit under way (its path is the bot's webhook secret)."""
         for form in (*_CALL_SECRETS.get(), *self._key_forms):
-            text = text.replace(form, _REDACTED)
+            text = text.replace(form, wire.REDACTED)
         return text
 
     def _scrub_fields(self, fields: Mapping[str, list[str]]) -> dict[str, list[str]]:
@@ -571,109 +443,3 @@ class ModelsLabClient:
 
     def _host(self) -> str:
         return URL(self._base_url).host or self._base_url
-
-
-async def _read_limited(response: aiohttp.ClientResponse, limit: int) -> bytes:
-    """Read the body, refusing more than ``limit`` bytes so a runaway answer cannot fill memory."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.content.iter_chunked(64 * 1024):
-        size += len(chunk)
-        if size > limit:
-            raise Transient(f"ModelsLab answered with more than {limit} bytes", http_status=response.status)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _decode(http_status: int, raw: bytes, header_delay: float | None) -> _Reply:
-    text = raw.decode("utf-8", errors="replace")
-    try:
-        parsed: object = json.loads(text)
-    except (ValueError, RecursionError):
-        parsed = None
-    body = parsed if isinstance(parsed, dict) else None
-    snippet = " ".join(text[:200].split())
-    return _Reply(http_status=http_status, body=body, snippet=snippet, header_delay=header_delay)
-
-
-def _query_form(text: str) -> str:
-    """``text`` as aiohttp/yarl put it in a query string."""
-    return URL("http://h/").with_query(k=text).raw_query_string[2:]
-
-
-def _header_delay(headers: Mapping[str, str]) -> float | None:
-    """The wait the headers ask for: ``Retry-After``, else ``X-RateLimit-Reset`` (bounded)."""
-    now = datetime.now(UTC)
-    retry_after = delay_from_retry_after_header(headers.get("Retry-After"), now=now)
-    if retry_after is not None:
-        return retry_after
-    return delay_from_rate_limit_reset(headers.get("X-RateLimit-Reset"), now=now)
-
-
-def _queue_limit(message: str) -> int | None:
-    """The account's queue size when a queue-full message states it, else None."""
-    for pattern in _QUEUE_LIMIT_TEXT:
-        match = pattern.search(message)
-        if match:
-            limit = int(match.group(1))
-            return limit if 0 < limit <= 10_000 else None
-    return None
-
-
-def _as_number(value: object) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            return None
-    return None
-
-
-def _hosted_url(body: Mapping[str, object]) -> str | None:
-    """The hosted file's URL: ``output`` (list or text), ``url``, ``link`` or ``data.url``/``data.link``."""
-    data = body.get("data")
-    candidates: list[object] = [body.get("output"), body.get("url"), body.get("link")]
-    if isinstance(data, Mapping):
-        candidates += [data.get("url"), data.get("link"), data.get("output")]
-    else:
-        candidates.append(data)
-    for candidate in candidates:
-        for url in extract_urls(candidate):
-            if is_http_url(url):
-                return url
-    return None
-
-
-def _webhook_secrets(url: str) -> tuple[str, ...]:
-    """The forms in which a webhook URL's secret can show up in a text: whole, or just its path."""
-    forms = [url]
-    try:
-        path = URL(url).raw_path
-    except ValueError:
-        path = ""
-    if len(path) >= 8:  # a path that short carries no secret, and scrubbing "/" would garble text
-        forms.append(path)
-    return tuple(sorted(forms, key=len, reverse=True))
-
-
-def _describe(fields: Mapping[str, object]) -> str:
-    """The request fields for a debug log: never the key nor the webhook's path (a secret), long
-    values (base64 uploads) shortened."""
-    shown: dict[str, object] = {}
-    for name, value in fields.items():
-        if name == "key":
-            continue
-        if name == "webhook" and isinstance(value, str):
-            try:
-                shown[name] = f"{URL(value).origin()}/{_REDACTED}"
-            except ValueError:
-                shown[name] = _REDACTED
-        elif isinstance(value, str) and len(value) > 120:
-            shown[name] = f"{value[:60]}...({len(value)} chars)"
-        else:
-            shown[name] = value
-    return json.dumps(shown, default=str)
