@@ -23,7 +23,7 @@ lint: install-dev
 	$(BIN)/mypy .
 
 test: lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto
 
 # Benchmarks of bot.py against the loopback fakes (README, "Benchmarks"); the PostgreSQL figures use
 # TEST_POSTGRES_URL. bench-smoke is the small run with regression bounds (non-zero exit on failure).

@@ -105,7 +105,7 @@ def clip(text: str, limit: int = _EMBED_TEXT_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def clip_lines(lines: list[str], limit: int = _EMBED_TEXT_LIMIT, *, more: str = "…and {n} more") -> str:
+def clip_lines(lines: list[str], limit: int = _EMBED_TEXT_LIMIT, *, more: str = "… and {n} more") -> str:
     """As many whole lines as fit in ``limit`` characters, then a line saying how many were left out."""
     kept: list[str] = []
     size = 0

@@ -117,6 +117,8 @@ async def test_healthz_and_metrics_answer_over_http_from_the_running_bot(world: 
     assert all({"time", "level", "logger", "message"} <= entry.keys() for entry in entries)
     assert any(entry.get("guild_id") == GUILD for entry in entries)
     checks = [e["message"] for e in entries if e["logger"] == "videobot.catalog.verify"]
-    assert "catalog check: model veo-3.1-fast: ModelsLab's model search does not know this model id" in checks
+    # The fake's model search knows every catalog model; where its schema lacks an option the
+    # catalog offers, that is a warning (never a stop).
+    assert not any("does not know this model id" in message for message in checks)
     assert any(message.startswith("catalog check done: ") for message in checks)
     world.assert_no_secrets_in_logs()

@@ -123,8 +123,8 @@ async def test_rate_limited_and_failing_polls_are_retried(harness: Harness) -> N
     assert done.poll_count >= 2
 
 
-async def test_unknown_job_at_fetch_is_final(harness: Harness) -> None:
-    await harness.runner().start()
+async def test_unknown_job_at_fetch_is_final_after_the_grace(harness: Harness) -> None:
+    await harness.runner(not_found_grace=0).start()
     job = await harness.queue()
     harness.fake.fail_next_fetch("not_found")
     await harness.wait_for(job.id, JobState.FAILED)
