@@ -10,7 +10,14 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs.ui.access import post_audit, require_moderator
-from cogs.ui.embeds import campaign_embed, campaign_report_embed, campaigns_embed, clip_lines, timestamp
+from cogs.ui.embeds import (
+    campaign_embed,
+    campaign_report_embed,
+    campaigns_embed,
+    clip_lines,
+    escape,
+    timestamp,
+)
 from cogs.ui.interaction import Interaction
 from videobot import charts
 from videobot.campaigns import CampaignSpec
@@ -80,10 +87,13 @@ class CampaignCog(
         )
         window = f"from {timestamp(campaign.starts_at, 'F')} to {timestamp(campaign.ends_at, 'F')}"
         await interaction.followup.send(
-            f"Campaign **{campaign.name}** created, {window} ({timestamp(campaign.ends_at)}).", ephemeral=True
+            f"Campaign **{escape(campaign.name)}** created, {window} ({timestamp(campaign.ends_at)}).",
+            ephemeral=True,
         )
         await post_audit(
-            interaction, rules, f"{interaction.user.mention} created the campaign {campaign.name} {window}."
+            interaction,
+            rules,
+            f"{interaction.user.mention} created the campaign {escape(campaign.name)} {window}.",
         )
 
     @app_commands.command(name="join", description="Join an event and get its credits")
@@ -94,10 +104,10 @@ class CampaignCog(
         joined = await self.bot.campaigns.join(interaction.guild_id, interaction.user.id, name)
         c = joined.campaign
         if joined.already_joined:
-            text = f"You already joined **{c.name}**; its credits are given once."
+            text = f"You already joined **{escape(c.name)}**; its credits are given once."
         else:
             text = (
-                f"You joined **{c.name}** and got {joined.credits} campaign credits. They are spent "
+                f"You joined **{escape(c.name)}** and got {joined.credits} campaign credits. They are spent "
                 f"before your own on entries and expire {timestamp(c.ends_at)}."
             )
         await interaction.followup.send(text, ephemeral=True)
@@ -126,9 +136,11 @@ class CampaignCog(
         await interaction.response.defer(ephemeral=True)
         assert interaction.guild_id is not None
         campaign = await self.bot.campaigns.end_now(interaction.guild_id, name, actor_id=interaction.user.id)
-        await interaction.followup.send(f"**{campaign.name}** ends now; the summary follows.", ephemeral=True)
+        await interaction.followup.send(
+            f"**{escape(campaign.name)}** ends now; the summary follows.", ephemeral=True
+        )
         await post_audit(
-            interaction, rules, f"{interaction.user.mention} ended the campaign {campaign.name}."
+            interaction, rules, f"{interaction.user.mention} ended the campaign {escape(campaign.name)}."
         )
 
     @app_commands.command(name="report", description="Results so far, with a CSV of every entry (moderators)")

@@ -10,7 +10,7 @@ from discord.ext import commands
 
 from cogs.ui.access import acting_member, as_member, post_audit, require_moderator
 from cogs.ui.buttons import history_view
-from cogs.ui.embeds import history_embed, prices_embed
+from cogs.ui.embeds import escape, history_embed, prices_embed
 from cogs.ui.interaction import Interaction
 from videobot.credits import Member, ModeratorChange
 from videobot.maxima import MAX_CREDITS, MAX_REASON
@@ -111,7 +111,7 @@ class CreditsCog(commands.GroupCog, name="credits", group_name="credits", group_
         change = await operations[action](target, amount, actor_id=interaction.user.id, reason=reason)
         summary = _describe(action, change, member.id)
         await interaction.followup.send(summary, ephemeral=True)
-        why = f" Reason: {reason}" if reason else ""
+        why = f" Reason: {escape(reason)}" if reason else ""
         await post_audit(interaction, rules, f"{interaction.user.mention} · {summary}{why}")
 
     async def _target(self, interaction: Interaction, member: discord.Member | None) -> Member:

@@ -45,12 +45,15 @@ async def member_jobs(session: AsyncSession, *, guild_id: int, user_id: int, lim
     return list((await session.exec(stmt)).all())
 
 
-async def queue_position(session: AsyncSession, *, job_id: int) -> int:
-    """1 for the next queued job to be submitted, 2 for the one after, and so on."""
-    ahead = await session.exec(
-        select(func.count()).select_from(Job).where(Job.state == JobState.QUEUED, col(Job.id) < job_id)
-    )
-    return int(ahead.one()) + 1
+async def queue_standing(session: AsyncSession, *, job_id: int) -> tuple[int, int]:
+    """Where a queued job stands, in one statement: its place in line (1: next to be sent; queued
+    jobs that came before it, whatever server they are from) and the jobs at the provider now."""
+    stmt = select(
+        func.count().filter(and_(col(Job.state) == JobState.QUEUED, col(Job.id) < job_id)),
+        func.count().filter(col(Job.state).in_(AT_PROVIDER)),
+    ).select_from(Job)
+    ahead, at_provider = (await session.exec(stmt)).one()
+    return int(ahead) + 1, int(at_provider)
 
 
 async def count_member_active(session: AsyncSession, *, guild_id: int, user_id: int) -> int:

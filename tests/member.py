@@ -40,8 +40,17 @@ class Members:
     def __init__(self, discord: FakeDiscord) -> None:
         self.discord = discord
 
-    async def run(self, command: str, *, user: int = MEMBER, where: int = CHANNEL, **options: object) -> str:
-        """Run a slash command in channel ``where`` and return the (private) answer the member reads."""
+    async def run(
+        self,
+        command: str,
+        *,
+        user: int = MEMBER,
+        where: int = CHANNEL,
+        until: Callable[[str], bool] = bool,
+        **options: object,
+    ) -> str:
+        """Run a slash command in channel ``where`` and return the (private) answer the member reads
+        (the first one for which ``until`` holds: an answer may be edited, e.g. to add a thread)."""
         files = {k: v for k, v in options.items() if isinstance(v, FakeFile)}
         plain = {k: v for k, v in options.items() if not isinstance(v, FakeFile)}
         inter = await self.discord.invoke_slash(
@@ -52,7 +61,7 @@ class Members:
             options=plain,
             attachments=files,
         )
-        message = await inter.wait_for_followup_or_edit(lambda m: not m.loading and bool(m.text), timeout=30)
+        message = await inter.wait_for_followup_or_edit(lambda m: not m.loading and until(m.text), timeout=30)
         assert inter.ephemeral, f"/{command} answered publicly: {message.text!r}"
         return message.text
 
@@ -89,6 +98,11 @@ class Members:
             for m in self.discord.messages_in(channel)
             if m.attachments and f"video #{job_id} is ready" in m.content
         ]
+
+
+def with_thread(text: str) -> bool:
+    """An answer that names the job's thread (added once the thread exists)."""
+    return "Follow it in <#" in text or not text.startswith("Video #")
 
 
 def job_number(text: str) -> int:

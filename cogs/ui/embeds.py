@@ -3,7 +3,10 @@ campaigns, as embeds."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import enum
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import discord
 
@@ -13,7 +16,7 @@ from videobot.campaigns import CampaignOverview, CampaignReport, CampaignStatus
 from videobot.catalog import Catalog, InvalidRequest, PriceLine, ValidatedVideo
 from videobot.credits import HistoryPage
 from videobot.first_run import DefaultVideo
-from videobot.jobs import Job, JobState
+from videobot.jobs import CreatedJob, Job, JobState
 from videobot.moderation import (
     ActionLogPage,
     BlockedTerm,
@@ -44,23 +47,90 @@ def timestamp(when: datetime, style: str = "R") -> str:
     return f"<t:{int(when.timestamp())}:{style}>"
 
 
-def status_embed(job: Job, catalog: Catalog, *, queue_position: int | None = None) -> discord.Embed:
-    """The job's status message: prompt, model, settings, cost, owner and state."""
+def escape(text: str) -> str:
+    """Member text shown under the bot's name: no markdown, and no masked link (``[x](url)``)
+    can render from it (who may be pinged is decided by ``allowed_mentions``, never by the text)."""
+    return discord.utils.escape_markdown(text)
+
+
+class Phase(enum.Enum):
+    """What a status message tells the member, which is coarser than the job's state: sending,
+    rendering and uploading all read "rendering", so only changes a member cares about are edits."""
+
+    WAITING = "waiting"
+    RENDERING = "rendering"
+    ENDED = "ended"
+
+    @classmethod
+    def of(cls, job: Job) -> Phase:
+        """The phase a job's state shows as."""
+        if job.state.is_final:
+            return cls.ENDED
+        return cls.WAITING if job.state is JobState.QUEUED else cls.RENDERING
+
+
+@dataclass(frozen=True)
+class StatusView:
+    """What the status message shows besides the job row: its phase, place in line, expected times."""
+
+    phase: Phase
+    queue_position: int | None = None
+    expected_start: datetime | None = None
+    expected_finish: datetime | None = None
+
+    @classmethod
+    def for_new(cls, created: CreatedJob, catalog: Catalog, *, provider_limit: int) -> StatusView:
+        """A job just accepted: "rendering" if it starts at once (a provider slot is free and nothing
+        is ahead of it), else its place in line, with times estimated from the model's usual render."""
+        job = created.job
+        render = timedelta(seconds=_typical_render(job, catalog))
+        if created.queue_position <= max(0, provider_limit - created.at_provider):
+            return cls(Phase.RENDERING, expected_finish=job.created_at + render)
+        # Jobs go out provider_limit at a time: this one starts after the rounds ahead of it.
+        rounds = math.ceil((created.queue_position + created.at_provider - provider_limit) / provider_limit)
+        start = job.created_at + render * max(1, rounds)
+        return cls(Phase.WAITING, created.queue_position, start, start + render)
+
+    @classmethod
+    def for_job(cls, job: Job, catalog: Catalog) -> StatusView:
+        """A job's phase as the runner reports it, with ModelsLab's ETA once it is rendering."""
+        phase = Phase.of(job)
+        if phase is Phase.RENDERING:
+            finish = job.next_poll_at if job.poll_count == 0 and job.next_poll_at else None
+            if finish is None and job.submitted_at is not None:
+                finish = job.submitted_at + timedelta(seconds=_typical_render(job, catalog))
+            return cls(phase, expected_finish=finish)
+        return cls(phase)
+
+
+def _typical_render(job: Job, catalog: Catalog) -> int:
+    return catalog.get(job.model_id).typical_render_seconds if job.model_id in catalog else 120
+
+
+def status_embed(job: Job, catalog: Catalog, *, view: StatusView | None = None) -> discord.Embed:
+    """The job's status message: prompt, model, settings, cost, owner, where it stands, and when it
+    is expected to start or finish (Discord timestamps, which count down by themselves)."""
     state = job.state
+    view = view or StatusView.for_job(job, catalog)
     deleted = job.deleted_at is not None
+    label = "Rendering" if view.phase is Phase.RENDERING else state.label
     embed = discord.Embed(
-        title=f"Video #{job.id} · {'Deleted' if deleted else state.label}",
+        title=f"Video #{job.id} · {'Deleted' if deleted else label}",
         # A deleted video's prompt is not shown again (the owner or a moderator removed it).
-        description="*deleted*" if deleted else clip(job.prompt, 4000),
+        description="*deleted*" if deleted else clip(escape(job.prompt), 4000),
         colour=discord.Colour.dark_grey() if deleted else _COLOURS[state],
     )
     embed.add_field(name="Owner", value=f"<@{job.user_id}>")
     embed.add_field(name="Cost", value=f"{job.cost} credits")
     for name, value in _settings(job, catalog):
-        if not (deleted and name == "Negative prompt"):
-            embed.add_field(name=name, value=value)
-    if state is JobState.QUEUED and queue_position is not None:
-        embed.add_field(name="In line", value=f"#{queue_position}", inline=False)
+        if name == "Negative prompt":
+            if deleted:
+                continue
+            value = clip(escape(value))
+        embed.add_field(name=name, value=value)
+    if not deleted:
+        for name, value in _progress(job, view):
+            embed.add_field(name=name, value=value, inline=False)
     if state in (JobState.FAILED, JobState.TIMED_OUT, JobState.CANCELLED) and job.failure_reason:
         embed.add_field(
             name="What happened",
@@ -70,6 +140,32 @@ def status_embed(job: Job, catalog: Catalog, *, queue_position: int | None = Non
     embed.set_footer(text=f"job {job.id}")
     embed.timestamp = job.created_at
     return embed
+
+
+def _progress(job: Job, view: StatusView) -> list[tuple[str, str]]:
+    """Where the job stands, in fields: place in line, expected start or finish, how long it took."""
+    if view.phase is Phase.WAITING:
+        lines = (
+            [(f"In line: #{view.queue_position}", "waiting for a free slot")] if view.queue_position else []
+        )
+        if view.expected_start is not None:
+            lines.append(("Expected to start", timestamp(view.expected_start)))
+        return lines
+    if view.phase is Phase.RENDERING:
+        started = job.submitted_at or job.created_at
+        lines = [("Started", timestamp(started))]
+        if view.expected_finish is not None:
+            lines.append(("Expected to be ready", timestamp(view.expected_finish)))
+        return lines
+    if job.state is JobState.DELIVERED and job.finished_at is not None:
+        return [("Made in", _duration(job.finished_at - job.created_at))]
+    return []
+
+
+def _duration(span: timedelta) -> str:
+    seconds = max(0, round(span.total_seconds()))
+    minutes, seconds = divmod(seconds, 60)
+    return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
 
 
 def job_list_embed(jobs: list[Job], guild_id: int) -> discord.Embed:
@@ -90,7 +186,7 @@ def job_list_embed(jobs: list[Job], guild_id: int) -> discord.Embed:
         elif job.thread_id:
             line += f" · <#{job.thread_id}>"
         lines.append(line)
-    embed.description = "\n".join(lines)
+    embed.description = clip_lines(lines, 4096)
     return embed
 
 
@@ -120,6 +216,18 @@ def clip_lines(lines: list[str], limit: int = _EMBED_TEXT_LIMIT, *, more: str = 
     return clip("\n".join(kept), limit)
 
 
+def clip_items(items: list[str], limit: int = _EMBED_TEXT_LIMIT) -> str:
+    """Items joined by commas, as many whole ones as fit (a mention cut in half would show as text),
+    then how many more there are."""
+    shown: list[str] = []
+    for index, item in enumerate(items):
+        more = f" … and {len(items) - index} more" if index < len(items) - 1 else ""
+        if len(", ".join([*shown, item])) + len(more) > limit:
+            return ", ".join(shown) + f" … and {len(items) - index} more"
+        shown.append(item)
+    return ", ".join(shown)
+
+
 _KIND_WORDS = {
     "start": "starting balance",
     "debit": "video",
@@ -145,7 +253,7 @@ def history_embed(page: HistoryPage, user_id: int) -> discord.Embed:
         if entry.actor_id is not None:
             parts.append(f"by <@{entry.actor_id}>")
         if entry.reason and entry.kind not in ("debit", "refund", "allowance"):
-            parts.append(f"“{clip(entry.reason, 120)}”")
+            parts.append(f"“{clip(escape(entry.reason), 120)}”")
         parts.append(timestamp(entry.created_at))
         lines.append(" · ".join(parts) + f" → {entry.balance_after}")
     embed.description = f"<@{user_id}>\n" + "\n".join(lines)
@@ -178,18 +286,18 @@ def settings_embed(
         name="Daily allowance",
         value=rules.allowance_mode.describe(rules.allowance_amount, rules.allowance_cap),
     )
-    bonuses = ", ".join(f"<@&{role}> +{amount}" for role, amount in sorted(rules.role_bonuses.items()))
-    embed.add_field(name="Role bonuses", value=bonuses or "none")
-    prices = ", ".join(f"{model}: {price}" for model, price in sorted(rules.price_overrides.items()))
-    embed.add_field(name="Price overrides", value=clip(prices) if prices else "none (catalog prices)")
+    bonuses = [f"<@&{role}> +{amount}" for role, amount in sorted(rules.role_bonuses.items())]
+    embed.add_field(name="Role bonuses", value=clip_items(bonuses) or "none")
+    prices = [f"{model}: {price}" for model, price in sorted(rules.price_overrides.items())]
+    embed.add_field(name="Price overrides", value=clip_items(prices) or "none (catalog prices)")
     embed.add_field(
         name="Moderator role", value=f"<@&{rules.moderator_role_id}>" if rules.moderator_role_id else "none"
     )
     embed.add_field(
         name="Audit channel", value=f"<#{rules.audit_channel_id}>" if rules.audit_channel_id else "none"
     )
-    places = ", ".join(f"<#{c}>" for c in sorted(rules.allowed_channel_ids))
-    embed.add_field(name="Video channels", value=clip(places) if places else "everywhere")
+    places = [f"<#{c}>" for c in sorted(rules.allowed_channel_ids)]
+    embed.add_field(name="Video channels", value=clip_items(places) or "everywhere")
     member_jobs = str(rules.max_jobs_per_member or "no limit")
     embed.add_field(
         name="Videos in progress per member",
@@ -307,7 +415,7 @@ def usage_embed(report: UsageReport, days: int) -> discord.Embed:
 def campaign_report_embed(report: CampaignReport) -> discord.Embed:
     """Participants, entries, credits spent and the top entries by votes."""
     campaign = report.campaign
-    embed = discord.Embed(title=f"{campaign.name}: results", colour=discord.Colour.gold())
+    embed = discord.Embed(title=clip(f"{escape(campaign.name)}: results", 256), colour=discord.Colour.gold())
     embed.description = f"{timestamp(campaign.starts_at, 'f')} to {timestamp(campaign.ends_at, 'f')}"
     embed.add_field(name="Participants", value=str(report.participants))
     embed.add_field(name="Entries", value=str(report.entries))
@@ -345,21 +453,21 @@ def campaigns_embed(overviews: list[CampaignOverview]) -> discord.Embed:
             if view.wallet is None
             else f"{view.wallet} campaign credits left, {view.entries} entries"
         )
-        embed.add_field(name=c.name, value=f"{when} · {mine}", inline=False)
+        embed.add_field(name=clip(escape(c.name), 256), value=f"{when} · {mine}", inline=False)
     return embed
 
 
 def campaign_embed(view: CampaignOverview) -> discord.Embed:
     """One campaign in full, as the member sees it."""
     c = view.campaign
-    embed = discord.Embed(title=c.name, colour=discord.Colour.gold())
+    embed = discord.Embed(title=clip(escape(c.name), 256), colour=discord.Colour.gold())
     embed.add_field(name="Status", value=view.status.value)
     embed.add_field(name="Starts", value=f"{timestamp(c.starts_at, 'F')} ({timestamp(c.starts_at)})")
     embed.add_field(name="Ends", value=f"{timestamp(c.ends_at, 'F')} ({timestamp(c.ends_at)})")
     embed.add_field(name="Credits per participant", value=str(c.credits_per_member))
     embed.add_field(name="Models", value=", ".join(c.allowed_models) or "all")
     theme = " … ".join(p for p in (c.prompt_prefix, c.prompt_suffix) if p)
-    embed.add_field(name="Theme", value=clip(theme) if theme else "none")
+    embed.add_field(name="Theme", value=clip(escape(theme)) if theme else "none")
     embed.add_field(name="Gallery", value=f"<#{c.gallery_channel_id}>" if c.gallery_channel_id else "none")
     embed.add_field(name="Budget", value=str(c.budget) if c.budget else "none")
     embed.add_field(name="Entries per member", value=str(c.max_entries_per_member or "no limit"))

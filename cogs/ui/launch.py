@@ -9,11 +9,11 @@ from typing import Literal
 
 import discord
 
-from cogs.ui.access import acting_member
-from cogs.ui.embeds import status_embed
+from cogs.ui.access import acting_member, is_moderator
+from cogs.ui.embeds import StatusView, escape, status_embed
 from cogs.ui.interaction import Interaction
 from videobot.catalog import VideoChoices
-from videobot.jobs import InputFile, Job, JobError, JobRequest
+from videobot.jobs import CreatedJob, InputFile, Job, JobError, JobRequest
 from videobot.media import AUDIO_RULE, IMAGE_RULE, MediaRule, RejectedFile, check_declared_size, check_file
 
 log = logging.getLogger(__name__)
@@ -58,12 +58,19 @@ async def make_video(
 
 
 async def reroll(interaction: Interaction, job_id: int) -> None:
-    """The re-roll button: same settings and files, a new job charged to whoever clicked."""
+    """The re-roll button: same settings and files, a new job for the video's owner (or a
+    moderator), charged to whoever clicked, under today's prices and channel and campaign rules."""
     await interaction.response.defer(ephemeral=True, thinking=True)
     bot = interaction.client
+    assert interaction.guild_id is not None
     original = await bot.jobs.get(job_id)
     if original is None or original.guild_id != interaction.guild_id:
         raise JobError("That video no longer exists.")
+    rules = await bot.rulebook.rules(interaction.guild_id)
+    if original.user_id != interaction.user.id and not is_moderator(rules, interaction):
+        # The files are the owner's: nobody else renders them again, or enters them anywhere.
+        raise JobError("Only the video's owner (or a moderator) can re-roll it. Nothing was charged.")
+    bot.jobs.check_channel(rules, channel_ids(interaction))
     check_bot_can_post(interaction)
     request = await bot.jobs.reroll_request(
         job_id,
@@ -76,14 +83,21 @@ async def reroll(interaction: Interaction, job_id: int) -> None:
 
 
 async def launch(interaction: Interaction, request: JobRequest) -> None:
-    """Charge and queue the job, post its status message and thread, tell the member."""
+    """Charge and queue the job, tell the member, then post its status message and thread.
+
+    The member's answer goes first, through the interaction token (outside Discord's global limit
+    and the channel's buckets), so a busy channel never keeps them waiting on "thinking…"; the
+    thread's link is added to it once the thread exists.
+    """
     bot = interaction.client
     created = await bot.jobs.create(request)
     job = created.job
     assert job.id is not None
+    await interaction.followup.send(_accepted(created, thread_id=None), ephemeral=True)
+    view = StatusView.for_new(created, bot.catalog, provider_limit=bot.runner.provider_limit.value)
     presented: tuple[int | None, int | None, int | None]
     try:
-        presented = await _present(interaction, job, created.queue_position)
+        presented = await _present(interaction, job, view)
     except discord.HTTPException:
         # The job is charged and queued; it will be delivered in the channel instead.
         log.warning("job %s: could not post its status message", job.id, exc_info=True)
@@ -95,25 +109,37 @@ async def launch(interaction: Interaction, request: JobRequest) -> None:
         status_message_id=status_message_id,
         thread_id=thread_id,
     )
+    if status_message_id is not None:
+        bot.presenter.shown(job.id, view.phase)
+    if thread_id is not None:
+        try:
+            await interaction.edit_original_response(content=_accepted(created, thread_id=thread_id))
+        except discord.HTTPException:
+            log.info("job %s: could not add the thread to the member's answer", job.id)
+
+
+def _accepted(created: CreatedJob, *, thread_id: int | None) -> str:
+    """The member's answer: the job's number, what was charged, its place in line, its thread."""
+    job = created.job
     where = f" Follow it in <#{thread_id}>." if thread_id else ""
     line = f" It is #{created.queue_position} in line." if created.queue_position > 1 else ""
     charged = f"{job.cost} credits charged, {created.balance_after} left"
     if created.campaign is not None:
         own = job.cost - created.from_campaign
         charged = (
-            f"entered in **{created.campaign.name}**: {created.from_campaign} campaign credits and "
+            f"entered in **{escape(created.campaign.name)}**: {created.from_campaign} campaign credits and "
             f"{own} of yours charged, {created.balance_after} of yours left"
         )
-    await interaction.followup.send(f"Video #{job.id} accepted: {charged}.{line}{where}", ephemeral=True)
+    return f"Video #{job.id} accepted: {charged}.{line}{where}"
 
 
-async def _present(interaction: Interaction, job: Job, position: int) -> tuple[int, int, int | None]:
+async def _present(interaction: Interaction, job: Job, view: StatusView) -> tuple[int, int, int | None]:
     """Post the status message and open the job's thread.
 
     Returns the ids of the status message's channel, the status message and the thread.
     """
     channel = interaction.channel
-    embed = status_embed(job, interaction.client.catalog, queue_position=position)
+    embed = status_embed(job, interaction.client.catalog, view=view)
     name = f"Video #{job.id} · {job.prompt}"[:100]
     if isinstance(channel, discord.Thread):
         message = await channel.send(embed=embed)

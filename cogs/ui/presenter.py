@@ -15,7 +15,7 @@ from pathlib import Path
 import discord
 
 from cogs.ui.buttons import result_view, vote_view
-from cogs.ui.embeds import campaign_report_embed, clip, status_embed, timestamp
+from cogs.ui.embeds import Phase, campaign_report_embed, clip, escape, status_embed, timestamp
 from videobot.campaigns import Campaign, CampaignReport
 from videobot.catalog import Catalog
 from videobot.jobs import Job
@@ -52,6 +52,12 @@ class DiscordPresenter:
         # The newest state waiting to be shown, and the task showing it, per job.
         self._pending: dict[int, Job] = {}
         self._editors: dict[int, asyncio.Task[None]] = {}
+        # What each unfinished job's status message shows now, so that no edit repeats it.
+        self._last_phase: dict[int, Phase] = {}
+
+    def shown(self, job_id: int, phase: Phase) -> None:
+        """The status message was posted showing ``phase`` (by the command that made the job)."""
+        self._last_phase[job_id] = phase
 
     async def show_state(self, job: Job) -> None:
         """Have the status message show the job's state, in the background; returns at once.
@@ -61,6 +67,9 @@ class DiscordPresenter:
         """
         if job.status_message_id is None or job.status_channel_id is None or job.id is None:
             return
+        phase = Phase.of(job)
+        if phase is not Phase.ENDED and self._last_phase.get(job.id) is phase:
+            return  # already showing it: "sending" and "uploading" read "rendering" too
         self._pending[job.id] = job
         if job.id not in self._editors:
             self._editors[job.id] = asyncio.create_task(
@@ -83,6 +92,11 @@ class DiscordPresenter:
                 try:
                     await self._edit_status(job)
                     failures = 0
+                    phase = Phase.of(job)
+                    if phase is Phase.ENDED:
+                        self._last_phase.pop(job_id, None)
+                    else:
+                        self._last_phase[job_id] = phase
                 except discord.NotFound:
                     log.info("job %s: its status message is gone; not showing its state", job_id)
                     return
@@ -146,7 +160,8 @@ class DiscordPresenter:
     async def post_gallery_entry(self, job: Job, campaign: Campaign, *, video: Path | None, url: str) -> int:
         """Post an entry in the campaign's gallery, with its vote button."""
         assert campaign.gallery_channel_id is not None and job.id is not None
-        content = f"**{campaign.name}** · entry #{job.id} by <@{job.user_id}>\n> {clip(job.prompt, 300)}"
+        name, prompt = escape(campaign.name), clip(escape(job.prompt), 300)
+        content = f"**{name}** · entry #{job.id} by <@{job.user_id}>\n> {prompt}"
         if video is None:
             content += f"\n{url}"
         channel = self._client.get_partial_messageable(campaign.gallery_channel_id)
@@ -165,7 +180,7 @@ class DiscordPresenter:
         channel_id = campaign.gallery_channel_id or campaign.announce_channel_id
         channel = self._client.get_partial_messageable(channel_id)
         message = await channel.send(
-            f"**{campaign.name}** has ended. Thank you all!",
+            f"**{escape(campaign.name)}** has ended. Thank you all!",
             embed=campaign_report_embed(report),
             nonce=f"sum{campaign.id}",
             allowed_mentions=discord.AllowedMentions.none(),

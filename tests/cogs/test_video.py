@@ -98,20 +98,26 @@ async def test_jobs_lists_and_cancel_refunds_a_waiting_job(flow: Flow) -> None:
     await eventually(lambda: "Cancelled" in status.text, what="the cancelled status")
 
 
-async def test_reroll_charges_the_clicker_and_delete_is_for_owner_or_moderator(flow: Flow) -> None:
+async def test_reroll_and_delete_are_for_the_owner_or_a_moderator(flow: Flow) -> None:
     job = job_number(
         await flow.run("video image", prompt="it blinks", image=FakeFile("c.png", PNG, "image/png"))
     )
     video = await flow.video(job)
 
-    answer = await flow.click(video, f"video:reroll:{job}", user=OTHER_MEMBER)
+    # Someone else's uploads are not theirs to render again (or to enter in their campaign).
+    refused = await flow.click(video, f"video:reroll:{job}", user=OTHER_MEMBER)
+    assert "Only the video's owner (or a moderator) can re-roll it" in refused
+    assert await flow.balance(OTHER_MEMBER) == START
+    answer = await flow.click(video, f"video:reroll:{job}", user=MEMBER)
     reroll = job_number(answer)
     rerolled = await flow.video(reroll)
     assert rerolled.channel_id == video.channel_id  # in the same thread
-    assert await flow.balance(OTHER_MEMBER) == START - 30
-    assert await flow.balance(MEMBER) == START - 30
+    assert await flow.balance(MEMBER) == START - 60
+    by_moderator = job_number(await flow.click(video, f"video:reroll:{job}", user=MODERATOR))
+    await flow.video(by_moderator)
+    assert await flow.balance(MODERATOR) == START - 30  # charged to whoever clicked
     image_submits = [s for s in flow.modelslab.submits() if s.path.endswith("image-to-video")]
-    assert len(image_submits) == 2  # the same image went again
+    assert len(image_submits) == 3  # the same image went again
 
     refused = await flow.click(video, f"video:delete:{job}", user=OTHER_MEMBER)
     assert "Only the video's owner or a moderator" in refused

@@ -144,12 +144,21 @@ class CampaignReports:
                     job.model_id,
                     job.cost,
                     votes.get(job.id or 0, 0),
-                    "(deleted)" if job.deleted_at is not None else job.prompt,
+                    "(deleted)" if job.deleted_at is not None else spreadsheet_safe(job.prompt),
                     job.created_at.isoformat(),
                     link,
                 ]
             )
         return out.getvalue()
+
+
+def spreadsheet_safe(text: str) -> str:
+    """A cell a spreadsheet shows as text: one starting with ``= + - @``, a tab or a carriage return
+    would be read as a formula (``=HYPERLINK(...)`` under a member's prompt), so it gets a ``'``."""
+    return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class CampaignCloser:

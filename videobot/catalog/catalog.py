@@ -26,6 +26,9 @@ OPTIONAL_FIELDS: Final = frozenset({"generate_audio", "negative_prompt", "enhanc
 #: The optional fields that are on/off switches and so need a default in the catalog.
 BOOL_FIELDS: Final = frozenset({"generate_audio", "enhance_prompt"})
 
+#: How long a render is expected to take when the catalog does not say.
+DEFAULT_RENDER_SECONDS: Final = 120
+
 #: Discord caps a choice's name at 100 characters; labels and descriptions end up there.
 MAX_CHOICE_TEXT: Final = 100
 
@@ -127,6 +130,8 @@ class ModelSpec:
     max_prompt_length: int
     prices: Mapping[tuple[int, str | None], int]
     max_negative_prompt_length: int | None = None
+    # About how long a render takes, for the expected finish shown before ModelsLab gives an ETA.
+    typical_render_seconds: int = 120
 
     # The generated hash would try to hash the mappings and fail; the id identifies a model in a catalog.
     def __hash__(self) -> int:

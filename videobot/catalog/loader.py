@@ -15,6 +15,7 @@ from typing import Final, TypeGuard
 
 from videobot.catalog.catalog import (
     BOOL_FIELDS,
+    DEFAULT_RENDER_SECONDS,
     ENDPOINTS,
     MAX_CHOICE_TEXT,
     OPTIONAL_FIELDS,
@@ -44,6 +45,7 @@ _MODEL_KEYS: Final = frozenset(
         "bool_defaults",
         "max_prompt_length",
         "max_negative_prompt_length",
+        "typical_render_seconds",
         "prices",
     }
 )
@@ -146,6 +148,8 @@ def _parse_model(model_id: str, table: object) -> ModelSpec:
         max_prompt_length=max_prompt_length,
         prices=MappingProxyType(fields.prices(durations, resolutions)),
         max_negative_prompt_length=max_negative,
+        typical_render_seconds=fields.optional_positive_int("typical_render_seconds")
+        or DEFAULT_RENDER_SECONDS,
     )
 
 

@@ -216,7 +216,7 @@ class Jobs:
                     await stored_inputs.attach(
                         session, job_id=job.id, role=item.role, filename=item.filename, sha256=item.sha256
                     )
-                position = await job_queries.queue_position(session, job_id=job.id)
+                position, at_provider = await job_queries.queue_standing(session, job_id=job.id)
         except InsufficientCredits as exc:
             raise NotEnoughCredits(
                 balance=exc.balance, cost=video.cost, campaign_credits=video.cost - exc.needed
@@ -243,6 +243,7 @@ class Jobs:
             job=job,
             balance_after=movement.balance_after,
             queue_position=position,
+            at_provider=at_provider,
             campaign=plan.campaign if plan else None,
             from_campaign=from_campaign,
         )

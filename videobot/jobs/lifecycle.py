@@ -495,14 +495,20 @@ class JobLifecycle:
         delay = 0.5
         while True:
             try:
-                async with self._sessions() as session, session.begin():
-                    return await change(session)
+                return await asyncio.shield(self._transaction(change))
             except Exception as exc:
                 if not is_outage(exc):
                     raise
                 log.warning("job %s: waiting for the database (%r); retrying in %.0f s", job_id, exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, _OUTAGE_RETRY_CAP)
+
+    async def _transaction(self, change: Callable[[AsyncSession], Awaitable[_T]]) -> _T:
+        # Shielded by `_write`: a job cancelled at shutdown must not leave its transaction half-way
+        # (on SQLite the connection would keep the write lock until garbage collection, and the
+        # leases handed back at shutdown would wait 30 s for it). The write finishes or never began.
+        async with self._sessions() as session, session.begin():
+            return await change(session)
 
     async def _end_refunded(self, job: Job, state: JobState, reason: str) -> None:
         """End the job in a refunded state, give the credits back and owe the owner a note, in one

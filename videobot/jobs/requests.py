@@ -48,6 +48,7 @@ class CreatedJob:
 
     job: Job
     balance_after: int
-    queue_position: int
+    queue_position: int  # 1: the next job to be sent to the provider
+    at_provider: int = 0  # jobs at the provider when this one was accepted
     campaign: Campaign | None = None
     from_campaign: int = 0  # credits taken from the campaign wallet (the rest from own credits)

@@ -102,10 +102,15 @@ class JobRunner:
         await asyncio.gather(*tasks, return_exceptions=True)
         self._loops.clear()
         if held:
-            with contextlib.suppress(SQLAlchemyError, OSError):
-                async with self._sessions() as session, session.begin():
-                    await job_queries.release_leases(session, owner=self.owner, job_ids=held)
+            # Best effort, and quick: if it cannot be written, the leases simply run out.
+            with contextlib.suppress(SQLAlchemyError, OSError, TimeoutError):
+                async with asyncio.timeout(5):
+                    await self._hand_back(held)
         log.info("job runner %s stopped (%d jobs handed back)", self.owner, len(held))
+
+    async def _hand_back(self, job_ids: list[int]) -> None:
+        async with self._sessions() as session, session.begin():
+            await job_queries.release_leases(session, owner=self.owner, job_ids=job_ids)
 
     # -- scheduling ---------------------------------------------------------------------------
 

@@ -9,13 +9,13 @@ import re
 import pytest
 
 from tests.cogs.conftest import START, Flow
-from tests.member import CHANNEL, MEMBER, eventually, job_number
+from tests.member import CHANNEL, MEMBER, eventually, job_number, with_thread
 
 
 async def accepted_in_thread(flow: Flow, prompt: str) -> tuple[int, int]:
     """Start a slow video; its job number and thread id."""
     flow.modelslab.render_seconds = 1.5
-    answer = await flow.run("video text", prompt=prompt, duration=4)
+    answer = await flow.run("video text", prompt=prompt, duration=4, until=with_thread)
     thread = re.search(r"<#(\d+)>", answer)
     assert thread, answer
     return job_number(answer), int(thread.group(1))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -9,7 +12,7 @@ from sqlmodel import select
 
 from storage.engine import SessionFactory
 from storage.tables import LedgerEntry
-from tests.videobot.campaigns.conftest import ANN, BEA, MOD, Clock, G, books_balance, halloween, make
+from tests.videobot.campaigns.conftest import ANN, BEA, MOD, WAN, Clock, G, books_balance, halloween, make
 from videobot.campaigns import (
     CampaignCloser,
     CampaignError,
@@ -18,6 +21,7 @@ from videobot.campaigns import (
     CampaignStatus,
     status_of,
 )
+from videobot.campaigns.closing import spreadsheet_safe
 from videobot.jobs import Jobs
 
 
@@ -66,3 +70,30 @@ async def test_ending_early_closes_at_the_next_check(
     assert campaign.closed_at == clock.now
     with pytest.raises(CampaignError, match="has already ended"):
         await campaigns.end_now(G, "Halloween", actor_id=MOD)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "cell"),
+    [
+        ('=HYPERLINK("https://phish","win")', '\'=HYPERLINK("https://phish","win")'),
+        ("+1+1", "'+1+1"),
+        ("-2", "'-2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tcmd", "'\tcmd"),
+        ("a fox = a dog", "a fox = a dog"),
+    ],
+)
+def test_a_prompt_cannot_become_a_formula_in_the_report(prompt: str, cell: str) -> None:
+    assert spreadsheet_safe(prompt) == cell
+
+
+async def test_the_report_csv_escapes_formulas(
+    campaigns: Campaigns, jobs: Jobs, reports: CampaignReports
+) -> None:
+    await halloween(campaigns, prompt_prefix=None, prompt_suffix=None)
+    await campaigns.join(G, ANN, None)
+    hostile = replace(WAN, prompt='=HYPERLINK("https://phish","win")')
+    await jobs.create(make(ANN, video=hostile, campaign="Halloween"))
+    [campaign] = await campaigns.overview(G, ANN)
+    rows = list(csv.reader(io.StringIO(await reports.entries_csv(campaign.campaign))))
+    assert rows[1][6] == '\'=HYPERLINK("https://phish","win")'

@@ -71,6 +71,13 @@ def test_the_minimal_valid_file_loads(tmp_path: Path) -> None:
     assert dict(text.bool_defaults) == {"generate_audio": True}
     assert text.max_negative_prompt_length == 50
     assert image.accepts == frozenset()
+    assert text.typical_render_seconds == 120  # the default when the file does not say
+
+
+def test_a_typical_render_time_must_be_a_positive_whole_number(tmp_path: Path) -> None:
+    broken = VALID.replace('kind = "text"', 'kind = "text"\ntypical_render_seconds = 0', 1)
+    with pytest.raises(CatalogError, match="typical_render_seconds"):
+        load_catalog(write(tmp_path, broken))
 
 
 def test_durations_are_sorted(tmp_path: Path) -> None:
