@@ -67,6 +67,7 @@ async def reroll(interaction: Interaction, job_id: int) -> None:
     if original is None or original.guild_id != interaction.guild_id:
         raise JobError("That video no longer exists.")
     rules = await bot.rulebook.rules(interaction.guild_id)
+    await bot.jobs.check_not_blocked(interaction.guild_id, interaction.user.id)
     if original.user_id != interaction.user.id and not is_moderator(rules, interaction):
         # The files are the owner's: nobody else renders them again, or enters them anywhere.
         raise JobError("Only the video's owner (or a moderator) can re-roll it. Nothing was charged.")

@@ -96,12 +96,12 @@ async def test_a_blocked_term_is_refused_without_charge_and_audited_once_a_minut
     assert f"<@{MEMBER}>" in line and "`/video text`" in line and "“Cat”" in line and "prompt" in line
 
     # Another member's refusal has its own line; a re-roll applies today's list.
-    job = job_number(await flow.run("video text", prompt="a dog on a roof", duration=4))
+    job = job_number(await flow.run("video text", prompt="a dog on a roof", duration=4, user=OTHER_MEMBER))
     video = await flow.video(job)
     await flow.run("videobot blocklist add", user=MODERATOR, term="dog on a")
     rerolled = await flow.click(video, f"video:reroll:{job}", user=OTHER_MEMBER)
     assert "The prompt contains a term this server does not allow" in rerolled
-    assert await flow.balance(OTHER_MEMBER) == START
+    assert await flow.balance(OTHER_MEMBER) == START - 40
     await eventually(lambda: len(audit_lines(flow, "was refused")) == 2, what="the re-roll's audit line")
     assert f"the Re-roll button of video #{job}" in audit_lines(flow, "was refused")[1]
 

@@ -67,6 +67,11 @@ class Jobs:
         if not rules.allows_channel(channel_ids):
             raise ChannelNotAllowed(sorted(rules.allowed_channel_ids))
 
+    async def check_not_blocked(self, guild_id: int, user_id: int) -> None:
+        """Refuse a member a moderator has blocked, before anything else is said about a video."""
+        async with self._sessions() as session:
+            await check_not_blocked(session, guild_id=guild_id, user_id=user_id, now=self._clock())
+
     def price(self, rules: ServerRules, choices: VideoChoices) -> ValidatedVideo:
         """Validate the member's choices and price them with the server's overrides."""
         model_id = choices.model_id or self._catalog.default_model(choices.kind).id
