@@ -32,7 +32,7 @@ from cogs.ui.tree import VideoBotTree
 from storage.engine import SessionFactory, create_engine, create_session_factory
 from storage.migrate import upgrade_database
 from videobot import logcontext
-from videobot.alerts import ProviderAlerts
+from videobot.alerts import ProviderAlerts, ProviderProblem
 from videobot.campaigns import CampaignCloser, CampaignReports, Campaigns
 from videobot.catalog import Catalog, CatalogError, load_catalog
 from videobot.catalog.verify import lookup_with, verify_catalog
@@ -105,6 +105,7 @@ class VideoBot(commands.AutoShardedBot):
                 lease_seconds=config.lease_seconds,
                 download_dir=config.data_dir / "downloads",
                 input_retention=timedelta(days=config.input_retention_days),
+                funds_probe_seconds=config.funds_probe_seconds,
             ),
         )
         self.rulebook = Rulebook(
@@ -141,6 +142,9 @@ class VideoBot(commands.AutoShardedBot):
         )
         modelslab.observe(metrics)
         modelslab.observe(self.alerts)
+        # No funds at ModelsLab pauses submitting (jobs wait in line); a top-up or an accepted submit resumes.
+        self.alerts.on_change(lambda problems: self.runner.pause.set(ProviderProblem.NO_FUNDS in problems))
+        self.presenter.paused = lambda: self.runner.pause.paused
         self.status_reports = StatusReports(sessions, self.alerts, max_in_flight=config.max_jobs_in_flight)
         self.health = HealthCheck(sessions, self.discord_link, secrets=config.secrets)
         self._http_session = http

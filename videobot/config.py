@@ -61,6 +61,7 @@ class Config:
     owner_alert_channel_id: int | None = None
     wallet_alert_usd: float | None = None
     wallet_check_seconds: float = 300.0
+    funds_probe_seconds: float = 60.0
     verify_catalog: bool = False
     catalog_path: Path | None = None
 
@@ -106,6 +107,7 @@ class Config:
             owner_alert_channel_id=reader.optional_int("OWNER_ALERT_CHANNEL_ID"),
             wallet_alert_usd=reader.optional_number("WALLET_ALERT_USD", minimum=0),
             wallet_check_seconds=reader.number("WALLET_CHECK_SECONDS", 300.0, minimum=0.1),
+            funds_probe_seconds=reader.number("FUNDS_PROBE_SECONDS", 60.0, minimum=0.1),
             verify_catalog=reader.flag("VERIFY_CATALOG"),
             catalog_path=reader.optional_path("CATALOG_PATH"),
         )

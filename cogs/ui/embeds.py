@@ -69,6 +69,12 @@ class Phase(enum.Enum):
         return cls.WAITING if job.state is JobState.QUEUED else cls.RENDERING
 
 
+PAUSED_NOTE = (
+    "Video making is paused: the bot's ModelsLab account needs a top-up. Your video keeps its place "
+    "in line and starts once it is topped up; nothing is charged twice (`/video cancel` refunds it)."
+)
+
+
 @dataclass(frozen=True)
 class StatusView:
     """What the status message shows besides the job row: its phase, place in line, expected times."""
@@ -77,12 +83,18 @@ class StatusView:
     queue_position: int | None = None
     expected_start: datetime | None = None
     expected_finish: datetime | None = None
+    # Submitting is paused (the bot's ModelsLab account has no funds): no time can be promised.
+    paused: bool = False
 
     @classmethod
-    def for_new(cls, created: CreatedJob, catalog: Catalog, *, provider_limit: int) -> StatusView:
+    def for_new(
+        cls, created: CreatedJob, catalog: Catalog, *, provider_limit: int, paused: bool = False
+    ) -> StatusView:
         """A job just accepted: "rendering" if it starts at once (a provider slot is free and nothing
         is ahead of it), else its place in line, with times estimated from the model's usual render."""
         job = created.job
+        if paused:
+            return cls(Phase.WAITING, created.queue_position, paused=True)
         render = timedelta(seconds=_typical_render(job, catalog))
         if created.queue_position <= max(0, provider_limit - created.at_provider):
             return cls(Phase.RENDERING, expected_finish=job.created_at + render)
@@ -148,6 +160,9 @@ def _progress(job: Job, view: StatusView) -> list[tuple[str, str]]:
         lines = (
             [(f"In line: #{view.queue_position}", "waiting for a free slot")] if view.queue_position else []
         )
+        if view.paused:
+            lines.append(("Paused", PAUSED_NOTE))
+            return lines
         if view.expected_start is not None:
             lines.append(("Expected to start", timestamp(view.expected_start)))
         return lines

@@ -10,7 +10,7 @@ from typing import Literal
 import discord
 
 from cogs.ui.access import acting_member, is_moderator
-from cogs.ui.embeds import StatusView, escape, status_embed
+from cogs.ui.embeds import PAUSED_NOTE, StatusView, escape, status_embed
 from cogs.ui.interaction import Interaction
 from videobot.catalog import VideoChoices
 from videobot.jobs import CreatedJob, InputFile, Job, JobError, JobRequest
@@ -94,8 +94,11 @@ async def launch(interaction: Interaction, request: JobRequest) -> None:
     created = await bot.jobs.create(request)
     job = created.job
     assert job.id is not None
-    await interaction.followup.send(_accepted(created, thread_id=None), ephemeral=True)
-    view = StatusView.for_new(created, bot.catalog, provider_limit=bot.runner.provider_limit.value)
+    paused = bot.runner.pause.paused
+    await interaction.followup.send(_accepted(created, thread_id=None, paused=paused), ephemeral=True)
+    view = StatusView.for_new(
+        created, bot.catalog, provider_limit=bot.runner.provider_limit.value, paused=paused
+    )
     presented: tuple[int | None, int | None, int | None]
     try:
         presented = await _present(interaction, job, view)
@@ -114,12 +117,14 @@ async def launch(interaction: Interaction, request: JobRequest) -> None:
         bot.presenter.shown(job.id, view.phase)
     if thread_id is not None:
         try:
-            await interaction.edit_original_response(content=_accepted(created, thread_id=thread_id))
+            await interaction.edit_original_response(
+                content=_accepted(created, thread_id=thread_id, paused=paused)
+            )
         except discord.HTTPException:
             log.info("job %s: could not add the thread to the member's answer", job.id)
 
 
-def _accepted(created: CreatedJob, *, thread_id: int | None) -> str:
+def _accepted(created: CreatedJob, *, thread_id: int | None, paused: bool = False) -> str:
     """The member's answer: the job's number, what was charged, its place in line, its thread."""
     job = created.job
     where = f" Follow it in <#{thread_id}>." if thread_id else ""
@@ -131,7 +136,8 @@ def _accepted(created: CreatedJob, *, thread_id: int | None) -> str:
             f"entered in **{escape(created.campaign.name)}**: {created.from_campaign} campaign credits and "
             f"{own} of yours charged, {created.balance_after} of yours left"
         )
-    return f"Video #{job.id} accepted: {charged}.{line}{where}"
+    note = f"\n{PAUSED_NOTE}" if paused else ""
+    return f"Video #{job.id} accepted: {charged}.{line}{where}{note}"
 
 
 async def _present(interaction: Interaction, job: Job, view: StatusView) -> tuple[int, int, int | None]:

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 import discord
 
 from cogs.ui.buttons import result_view, vote_view
-from cogs.ui.embeds import Phase, campaign_report_embed, clip, escape, status_embed, timestamp
+from cogs.ui.embeds import Phase, StatusView, campaign_report_embed, clip, escape, status_embed, timestamp
 from videobot.campaigns import Campaign, CampaignReport
 from videobot.catalog import Catalog
 from videobot.jobs import Job
@@ -54,6 +56,8 @@ class DiscordPresenter:
         self._editors: dict[int, asyncio.Task[None]] = {}
         # What each unfinished job's status message shows now, so that no edit repeats it.
         self._last_phase: dict[int, Phase] = {}
+        # Whether submitting is paused (the ModelsLab account has no funds): waiting jobs say so.
+        self.paused: Callable[[], bool] = lambda: False
 
     def shown(self, job_id: int, phase: Phase) -> None:
         """The status message was posted showing ``phase`` (by the command that made the job)."""
@@ -113,7 +117,9 @@ class DiscordPresenter:
     async def _edit_status(self, job: Job) -> None:
         assert job.status_channel_id is not None and job.status_message_id is not None
         channel = self._client.get_partial_messageable(job.status_channel_id)
-        await channel.get_partial_message(job.status_message_id).edit(embed=status_embed(job, self._catalog))
+        view = replace(StatusView.for_job(job, self._catalog), paused=self.paused())
+        embed = status_embed(job, self._catalog, view=view)
+        await channel.get_partial_message(job.status_message_id).edit(embed=embed)
 
     async def deliver_file(self, job: Job, video: Path) -> int:
         """Upload the video with a mention of its owner and the result buttons."""

@@ -229,3 +229,24 @@ async def test_a_402_from_a_members_video_alerts_the_owner(flow: Flow) -> None:
     [alert] = flow.discord.messages_in(ALERTS)
     assert "ModelsLab refused a job for lack of funds (HTTP 402)" in alert.content
     assert alert.mentions == []
+
+
+@pytest.mark.config(funds_probe_seconds=0.5)
+async def test_no_funds_pauses_videos_tells_members_and_a_top_up_delivers_them(flow: Flow) -> None:
+    flow.modelslab.balance = 0  # every submit answers 402
+    first = job_number(await flow.run("video text", prompt="a fox", duration=4))
+
+    def status(job_id: int) -> str:
+        shown = [m.text for m in flow.discord.messages_in(CHANNEL, include_ephemeral=False)]
+        return next((text for text in shown if f"Video #{job_id} ·" in text), "")
+
+    await eventually(lambda: "needs a top-up" in status(first), what="the paused status")
+    second = await flow.run("video text", prompt="an owl", duration=4)
+    assert "Video making is paused: the bot's ModelsLab account needs a top-up" in second
+    assert await flow.balance() == START - 80  # both charged once, neither refunded
+    assert not any(m.attachments for m in flow.discord.messages_in(CHANNEL, include_ephemeral=False))
+
+    flow.modelslab.balance = 25.0
+    await flow.video(first)
+    await flow.video(job_number(second))
+    assert await flow.balance() == START - 80

@@ -41,7 +41,7 @@ from videobot.jobs.delivery import (
     JobPresenter,
     UploadTooLarge,
 )
-from videobot.jobs.pacing import Backoff, ProviderLimit, RunnerConfig
+from videobot.jobs.pacing import Backoff, ProviderLimit, RunnerConfig, SubmitPause
 from videobot.modelslab import (
     BadRequest,
     DownloadedVideo,
@@ -112,6 +112,7 @@ class JobLifecycle:
         config: RunnerConfig,
         owner: str,
         provider_limit: ProviderLimit | None = None,
+        pause: SubmitPause | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._sessions = sessions
@@ -124,6 +125,7 @@ class JobLifecycle:
         self._clock = clock
         self._backoff = Backoff(config.poll_min, config.poll_max)
         self._provider_limit = provider_limit or ProviderLimit(config.max_at_provider)
+        self._pause = pause or SubmitPause(config.funds_probe_seconds, clock=clock)
         self._allowed_private = allowed_private_hosts(modelslab.base_url)
 
     async def run(self, job: Job) -> None:
@@ -176,7 +178,7 @@ class JobLifecycle:
             return None
         try:
             urls = await self._host_inputs(job)
-        except (QueueFull, Transient) as exc:
+        except (QueueFull, Transient, InsufficientFunds) as exc:
             await self._requeue(job, exc, attempt_counted=False)
             return None
         except ModelsLabError as exc:
@@ -194,7 +196,7 @@ class JobLifecycle:
         )
         try:
             result = await self._modelslab.submit(video.model.endpoint, payload)
-        except QueueFull as exc:
+        except (QueueFull, InsufficientFunds) as exc:
             await self._requeue(job, exc)
             return None
         except Transient as exc:
@@ -212,6 +214,7 @@ class JobLifecycle:
 
     async def _accepted(self, job: Job, result: ProviderJob) -> Job | None:
         now = self._clock()
+        self._pause.set(False)  # the account has funds: an accepted submit says so
         if result.status is JobStatus.FAILED:
             log.warning("job %s failed at submit: %s", job.id, result.message)
             await self._end_refunded(job, _S.FAILED, REASON_PROVIDER_FAILED)
@@ -277,6 +280,12 @@ class JobLifecycle:
                     exc.queue_limit,
                 )
             delay = self._config.provider_wait(exc.retry_after)
+        elif isinstance(exc, InsufficientFunds):
+            # No funds is the owner's problem to fix, not the member's: submitting pauses, the job
+            # keeps its place in line (the attempt does not count) and is tried again after a top-up.
+            attempts = job.submit_attempts - (1 if attempt_counted else 0)
+            self._pause.set(True)
+            delay = 0.0  # the pause holds it back, and it goes as soon as submitting resumes
         elif attempts >= self._config.max_requeues:
             log.warning("job %s: giving up after %s attempts: %s", job.id, attempts, exc)
             await self._end_refunded(job, _S.FAILED, REASON_TOO_MANY_RETRIES)
@@ -284,7 +293,7 @@ class JobLifecycle:
         else:
             delay = self._backoff.delay(attempts)
         log.info("job %s back in line for %.1f s: %s", job.id, delay, exc)
-        await self._update(
+        waiting = await self._update(
             job,
             [_S.SUBMITTING],
             state=_S.QUEUED,
@@ -294,6 +303,7 @@ class JobLifecycle:
             lease_owner=None,
             lease_expires_at=None,
         )
+        await self._show(waiting)
 
     async def _follow(self, job: Job) -> Job | None:
         """Poll the provider until the job is done, failed or past its deadline."""

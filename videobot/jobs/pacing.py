@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,9 @@ class RunnerConfig:
     max_provider_wait: float = 300.0
     # A fetch that answers 404 this soon after the submit is the provider catching up, not a lost job.
     not_found_grace: float = 60.0
+    # While the ModelsLab account is out of funds (HTTP 402), one waiting job is tried this often to
+    # see whether it was topped up (a wallet check that sees the top-up resumes at once).
+    funds_probe_seconds: float = 60.0
 
     def provider_wait(self, seconds: float | None) -> float:
         """A wait the provider asked for, within [poll_min, max_provider_wait]; poll_min for none."""
@@ -55,6 +64,59 @@ class ProviderLimit:
         if real is None or real < 1 or real >= self.value:
             return False
         self.value = real
+        return True
+
+
+class SubmitPause:
+    """Submitting paused while the ModelsLab account has no funds (HTTP 402).
+
+    Jobs are not failed: they wait in line, and members are told why. Every ``probe_seconds`` one
+    job is let through as a probe; the first accepted submit, or a wallet reading that shows the
+    top-up, ends the pause (`videobot.alerts` decides both, and calls `set`).
+    """
+
+    def __init__(
+        self,
+        probe_seconds: float,
+        *,
+        on_resume: Callable[[], None] = lambda: None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._probe = timedelta(seconds=probe_seconds)
+        self._on_resume = on_resume
+        self._clock = clock
+        self._next_probe: datetime | None = None
+
+    @property
+    def paused(self) -> bool:
+        return self._next_probe is not None
+
+    @property
+    def probe_seconds(self) -> float:
+        return self._probe.total_seconds()
+
+    def set(self, paused: bool) -> None:
+        """Pause (the next probe one interval from now) or resume (and wake whoever waits)."""
+        if paused and self._next_probe is None:
+            log.warning(
+                "the ModelsLab account is out of funds: jobs wait in line; trying one every %.0f s",
+                self.probe_seconds,
+            )
+            self._next_probe = self._clock() + self._probe
+        elif not paused and self._next_probe is not None:
+            log.info("the ModelsLab account has funds again: submitting resumes")
+            self._next_probe = None
+            self._on_resume()
+
+    def may_submit(self) -> bool:
+        """Whether a waiting job may go to the provider now: always unless paused, then one per
+        probe interval."""
+        if self._next_probe is None:
+            return True
+        now = self._clock()
+        if now < self._next_probe:
+            return False
+        self._next_probe = now + self._probe
         return True
 
 

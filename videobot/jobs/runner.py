@@ -28,7 +28,7 @@ from videobot.catalog import Catalog
 from videobot.errors import is_outage
 from videobot.jobs.delivery import JobPresenter
 from videobot.jobs.lifecycle import JobLifecycle
-from videobot.jobs.pacing import ProviderLimit, RunnerConfig
+from videobot.jobs.pacing import ProviderLimit, RunnerConfig, SubmitPause
 from videobot.modelslab import ModelsLabClient
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,8 @@ class JobRunner:
         self._clock = clock
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.provider_limit = ProviderLimit(config.max_at_provider)
+        # Out of funds at ModelsLab: jobs wait in line (bot.py also drives this from the wallet alerts).
+        self.pause = SubmitPause(config.funds_probe_seconds, on_resume=self.wake, clock=clock)
         self._lifecycle = JobLifecycle(
             sessions=sessions,
             catalog=catalog,
@@ -63,6 +65,7 @@ class JobRunner:
             config=config,
             owner=self.owner,
             provider_limit=self.provider_limit,
+            pause=self.pause,
             clock=clock,
         )
         self._tasks: dict[int, asyncio.Task[None]] = {}
@@ -148,7 +151,7 @@ class JobRunner:
             if job.id not in self._tasks:
                 log.info("resuming job %s in state %s", job.id, job.state)
                 self._spawn(job)
-        while True:
+        while self.pause.may_submit():
             async with self._sessions() as session, session.begin():
                 claimed = await job_queries.claim_next_queued(
                     session,
@@ -160,6 +163,8 @@ class JobRunner:
             if claimed is None:
                 return
             self._spawn(claimed)
+            if self.pause.paused:
+                return  # a probe: one job at a time while the account has no funds
 
     def _spawn(self, job: Job) -> None:
         assert job.id is not None

@@ -93,7 +93,7 @@ async def test_an_unconfirmed_submit_is_never_sent_again(harness: Harness, fault
     assert await harness.balance() == START
 
 
-@pytest.mark.parametrize("fault", ["invalid_key", "insufficient_credits", "plan_gate", "bad_request"])
+@pytest.mark.parametrize("fault", ["invalid_key", "plan_gate", "bad_request"])
 async def test_provider_refusals_fail_the_job_with_a_refund(harness: Harness, fault: str) -> None:
     await harness.runner().start()
     harness.fake.fail_next_submit(fault)
@@ -108,10 +108,36 @@ async def test_errors_sent_as_http_200_are_classified_the_same(harness: Harness)
     harness.fake.quirks.http200_errors = True
     harness.fake.quirks.messege_spelling = True
     await harness.runner().start()
-    harness.fake.fail_next_submit("insufficient_credits")
+    harness.fake.fail_next_submit("invalid_key")
     job = await harness.queue()
     await harness.wait_for(job.id, JobState.FAILED)
     assert await harness.balance() == START
+
+
+async def test_no_funds_pauses_submitting_and_a_top_up_resumes_it(harness: Harness) -> None:
+    harness.fake.balance = 0  # every submit answers 402
+    runner = harness.runner(funds_probe_seconds=0.4)
+    await runner.start()
+    jobs = [await harness.queue() for _ in range(3)]
+    await harness.eventually(lambda: runner.pause.paused, what="the pause")
+    for job in jobs:  # those sent before the first 402 came back are back in line too
+        await harness.wait_for(job.id, JobState.QUEUED)
+    before = len(harness.fake.submits())  # those already sent when the first 402 came back
+    await asyncio.sleep(1.0)  # two probe intervals and a half
+    # While paused, one job is tried per interval, not every waiting job every time.
+    assert 1 <= len(harness.fake.submits()) - before <= 3
+    for job in jobs:
+        waiting = await harness.job(job.id)
+        assert waiting.state is JobState.QUEUED and waiting.submit_attempts == 0
+    # Nobody refunded, nobody charged twice.
+    assert await harness.balance() == START - sum(job.cost for job in jobs)
+
+    harness.fake.balance = 10.0  # topped up: the next probe is accepted, and the rest follow at once
+    delivered = [await harness.wait_for(job.id, JobState.DELIVERED) for job in jobs]
+    assert not runner.pause.paused
+    assert len({job.provider_id for job in delivered}) == 3
+    assert sorted(job_id for job_id, _ in harness.presenter.files) == sorted(job.id or 0 for job in jobs)
+    assert harness.presenter.failures == []
 
 
 async def test_rate_limited_and_failing_polls_are_retried(harness: Harness) -> None:
