@@ -253,9 +253,11 @@ async def set_presentation(
     status_channel_id: int | None,
     status_message_id: int | None,
     thread_id: int | None,
-) -> None:
-    """Remember where a job's status message and thread are; a queued job may then be claimed."""
-    await session.exec(
+) -> Job | None:
+    """Remember where a job's status message and thread are; a queued job may then be claimed.
+
+    Returns the job as it is now (it may have ended meanwhile, e.g. cancelled by a moderator)."""
+    result = await session.exec(
         update(Job)
         .where(col(Job.id) == job_id)
         .values(
@@ -264,10 +266,13 @@ async def set_presentation(
             thread_id=thread_id,
             updated_at=utcnow(),
         )
+        .returning(Job)
     )
+    row = result.first()
     await session.exec(
         update(Job).where(col(Job.id) == job_id, col(Job.state) == JobState.QUEUED).values(not_before=None)
     )
+    return _job_from_row(row) if row else None
 
 
 async def note_posted(session: AsyncSession, *, job_id: int, owner: str) -> None:

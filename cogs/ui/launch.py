@@ -107,7 +107,7 @@ async def launch(interaction: Interaction, request: JobRequest) -> None:
         log.warning("job %s: could not post its status message", job.id, exc_info=True)
         presented = (None, None, None)
     status_channel_id, status_message_id, thread_id = presented
-    await bot.jobs.set_presentation(
+    now = await bot.jobs.set_presentation(
         job.id,
         status_channel_id=status_channel_id,
         status_message_id=status_message_id,
@@ -115,6 +115,9 @@ async def launch(interaction: Interaction, request: JobRequest) -> None:
     )
     if status_message_id is not None:
         bot.presenter.shown(job.id, view.phase)
+        if now is not None and now.state.is_final:
+            # Ended (cancelled, its member blocked) while its status message was being posted.
+            await bot.job_presenter.show_state(now)
     if thread_id is not None:
         try:
             await interaction.edit_original_response(

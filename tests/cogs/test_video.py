@@ -98,6 +98,22 @@ async def test_jobs_lists_and_cancel_refunds_a_waiting_job(flow: Flow) -> None:
     await eventually(lambda: "Cancelled" in status.text, what="the cancelled status")
 
 
+async def test_a_job_cancelled_before_its_status_message_exists_still_shows_cancelled(flow: Flow) -> None:
+    # The answer goes first; Discord is slow to post the status message, and the member cancels
+    # meanwhile: the status message, once there, must not be left saying the video is coming.
+    flow.discord.delay_next("POST", rf"/channels/{CHANNEL}/messages", 1.0)
+    job = job_number(await flow.run("video text", prompt="a fox", duration=4))
+    assert f"Video #{job} cancelled" in await flow.run("video cancel", job=job)
+
+    def status() -> str:
+        shown = [m.text for m in flow.discord.messages_in(CHANNEL, include_ephemeral=False)]
+        return next((text for text in shown if f"Video #{job} ·" in text), "")
+
+    await eventually(lambda: "Cancelled" in status(), what="the cancelled status")
+    assert await flow.balance() == START
+    assert flow.modelslab.submits() == []
+
+
 async def test_reroll_and_delete_are_for_the_owner_or_a_moderator(flow: Flow) -> None:
     job = job_number(
         await flow.run("video image", prompt="it blinks", image=FakeFile("c.png", PNG, "image/png"))

@@ -425,6 +425,7 @@ class FakeDiscord:
         self._command_ids: dict[tuple[int | None, str, int], int] = {}
         self._interactions_by_token: dict[str, FakeInteraction] = {}
         self._failures: list[_Failure] = []
+        self._delays: list[tuple[str, re.Pattern[str], float]] = []
         self._nonces: dict[tuple[int, int, str], tuple[int, float]] = {}
         self._dm_channels: dict[int, int] = {}
         self._dms_closed: set[int] = set()
@@ -817,6 +818,17 @@ class FakeDiscord:
             body={"message": "You are being rate limited.", "retry_after": retry_after, "global": is_global},
             times=times,
         )
+
+    def delay_next(self, method: str, path_regex: str, seconds: float) -> None:
+        """Answer the next matching request ``seconds`` late (a slow Discord, to open race windows)."""
+        self._delays.append((method.upper(), re.compile(path_regex), seconds))
+
+    async def _take_delay(self, method: str, path: str) -> None:
+        for delay in self._delays:
+            if delay[0] in ("*", method) and delay[1].fullmatch(path):
+                self._delays.remove(delay)
+                await asyncio.sleep(delay[2])
+                return
 
     def _take_failure(self, method: str, path: str) -> _Failure | None:
         for failure in self._failures:
@@ -1753,6 +1765,7 @@ class FakeDiscord:
             )
             return response
 
+        await self._take_delay(request.method, path)
         route, match, path_known = self._match_route(request.method, path)
         kind = self._token_kind(request, route)
         record.token_kind = kind

@@ -302,13 +302,15 @@ class Jobs:
         status_channel_id: int | None,
         status_message_id: int | None,
         thread_id: int | None,
-    ) -> None:
+    ) -> Job | None:
         """Record where the job's status message and thread live, and release the job to the runner.
 
-        Call it after `create` even when nothing could be posted (all None).
+        Call it after `create` even when nothing could be posted (all None). Returns the job as it is
+        now: if it ended while its status message was being posted (cancelled, a member blocked),
+        that message still shows it waiting, and the caller shows the end.
         """
         async with self._sessions() as session, session.begin():
-            await job_queries.set_presentation(
+            job = await job_queries.set_presentation(
                 session,
                 job_id=job_id,
                 status_channel_id=status_channel_id,
@@ -316,6 +318,7 @@ class Jobs:
                 thread_id=thread_id,
             )
         self._on_queued()
+        return job
 
     async def get(self, job_id: int) -> Job | None:
         """One job by id (None for a number no job can have)."""
