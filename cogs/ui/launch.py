@@ -47,8 +47,10 @@ async def make_video(
         role_ids=acting_member(interaction).role_ids,
         campaign=campaign,
     )
-    # Nothing is downloaded for a video the member cannot pay for or may not make now.
-    await bot.jobs.precheck(request)
+    if image is not None or audio is not None:
+        # Nothing is downloaded for a video the member cannot pay for or may not make now (without
+        # files, `create` refuses the same things, in its own transaction, at no extra cost).
+        await bot.jobs.precheck(request)
     inputs: list[InputFile] = []
     if image is not None:
         inputs.append(await read_attachment(image, IMAGE_RULE, "init_image"))
