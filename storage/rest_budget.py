@@ -32,13 +32,17 @@ async def reserve_send_times(
         postgres = session.get_bind().dialect.name == "postgresql"
         insert = pg_insert if postgres else sqlite_insert
         greatest = func.greatest if postgres else func.max
-        stmt = insert(RestBudget).values(key=key, next_free_us=now_us + count * interval_us)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[col(RestBudget.key)],
-            set_={
-                "next_free_us": greatest(col(RestBudget.next_free_us), now_us - tolerance_us)
-                + count * interval_us
-            },
-        ).returning(col(RestBudget.next_free_us))
+        stmt = (
+            insert(RestBudget)
+            .values(key=key, next_free_us=now_us + count * interval_us)
+            .on_conflict_do_update(
+                index_elements=[col(RestBudget.key)],
+                set_={
+                    "next_free_us": greatest(col(RestBudget.next_free_us), now_us - tolerance_us)
+                    + count * interval_us
+                },
+            )
+            .returning(col(RestBudget.next_free_us))
+        )
         next_free = int((await session.exec(stmt)).one()[0])
     return next_free - count * interval_us
