@@ -22,9 +22,11 @@ from videobot.discord_pacing import (
     LocalBudget,
     RestBudget,
     RestPacer,
+    RouteBuckets,
     SharedBudget,
     budget_key,
     counts_globally,
+    route_of,
 )
 
 TOKEN = "pacing-test-token"
@@ -240,3 +242,87 @@ async def test_a_shared_budget_without_its_database_paces_on_its_own() -> None:
         await engine.dispose()
     assert len(fallbacks) == BURST + 1
     assert times[-1] - times[0] == pytest.approx(BURST * 0.1)
+
+
+# -- route buckets -------------------------------------------------------------------------------
+
+MESSAGES = "/api/v10/channels/1300000000000000100/messages"
+OTHER_MESSAGES = "/api/v10/channels/1300000000000000101/messages"
+
+
+def bucket_headers(clock: FakeClock, remaining: int, reset_after: float, *, limit: int = 5) -> dict[str, str]:
+    """A bucket's headers as Discord sends them; the fake clock doubles as Discord's."""
+    return {
+        "X-RateLimit-Limit": str(limit),
+        "X-RateLimit-Remaining": str(remaining),
+        "X-RateLimit-Reset": f"{clock.now + reset_after:.3f}",
+        "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+        "X-RateLimit-Bucket": "abc",
+    }
+
+
+def test_routes_are_named_by_template_and_major_id() -> None:
+    assert route_of("POST", "/api/v10/channels/123/messages/456/threads") == (
+        "POST /api/v10/channels/{id}/messages/{id}/threads",
+        "123",
+    )
+    assert route_of("GET", "/api/v10/users/@me") == ("GET /api/v10/users/@me", "")
+
+
+def test_an_empty_bucket_waits_for_its_reset_and_counts_every_send_once() -> None:
+    clock = FakeClock()
+    buckets = RouteBuckets(clock, clock)
+    assert buckets.wait_before("POST", MESSAGES) == 0  # unknown: discord.py sends one to learn it
+    buckets.sent("POST", MESSAGES)
+    buckets.answered("POST", MESSAGES, 200, bucket_headers(clock, 4, 5.0))
+    for _ in range(4):  # what discord.py lets through, however many counts of the bucket it holds
+        assert buckets.wait_before("POST", MESSAGES) == 0
+        buckets.sent("POST", MESSAGES)
+    assert buckets.wait_before("POST", MESSAGES) == pytest.approx(5.05)
+    assert buckets.wait_before("POST", OTHER_MESSAGES) == 0  # another channel, another bucket
+    clock.now += 2
+    buckets.answered("POST", MESSAGES, 200, bucket_headers(clock, 3, 3.0))  # a slow answer: still empty
+    assert buckets.wait_before("POST", MESSAGES) == pytest.approx(3.05)
+    clock.now += 3.05
+    assert buckets.wait_before("POST", MESSAGES) == 0
+    buckets.sent("POST", MESSAGES)  # opens the next window
+    # Late answers from the window before (decided just before its end) change nothing.
+    stale = bucket_headers(clock, 0, 0.001)
+    stale["X-RateLimit-Reset"] = f"{clock.now - 0.05:.3f}"
+    buckets.answered("POST", MESSAGES, 200, stale)
+    for _ in range(4):
+        assert buckets.wait_before("POST", MESSAGES) == 0
+        buckets.sent("POST", MESSAGES)
+    assert buckets.wait_before("POST", MESSAGES) > 0  # five sent into this window already
+
+
+def test_a_429_empties_the_bucket_until_its_retry() -> None:
+    clock = FakeClock()
+    buckets = RouteBuckets(clock, clock)
+    buckets.answered("PATCH", MESSAGES + "/9", 200, bucket_headers(clock, 4, 5.0))
+    buckets.answered("PATCH", MESSAGES + "/10", 429, bucket_headers(clock, 0, 4.0))
+    assert buckets.wait_before("PATCH", MESSAGES + "/11") == pytest.approx(4.05)
+    # A global 429 says nothing about the route's bucket.
+    buckets.answered("GET", "/api/v10/channels/1", 429, {"Retry-After": "1", "X-RateLimit-Global": "true"})
+    assert buckets.wait_before("GET", "/api/v10/channels/1") == 0
+
+
+async def test_bursts_into_small_buckets_get_no_429(fake: FakeDiscord) -> None:
+    """Messages into two channels (5 per 5 s each, scaled to 5 per 0.5 s): every one is posted,
+    none answered 429, though the requests all start at once (discord.py is not in the way here)."""
+    fake.rate_limiter.time_scale = 0.1
+    pacer = RestPacer(LocalBudget(RATE), rate=RATE)
+    trace = aiohttp.TraceConfig()
+    pacer.install(trace)
+    async with aiohttp.ClientSession(trace_configs=[trace]) as http:
+
+        async def post(i: int) -> int:
+            url = f"{fake.api_base}/channels/{CHANNELS[i % 2]}/messages"
+            async with http.post(url, headers=AUTH, json={"content": f"#{i}"}) as response:
+                return response.status
+
+        first = await post(0)  # learn the bucket, as discord.py does before sending more
+        statuses = await asyncio.gather(*(post(i) for i in range(1, 20)))
+    await pacer.close()
+    assert [first, *statuses] == [200] * 20
+    assert fake.traffic.rate_limited[TOKEN_BOT] == 0

@@ -11,7 +11,6 @@ takes one of the requests the last response said were left.
 
 from __future__ import annotations
 
-import math
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -21,6 +20,8 @@ from dataclasses import dataclass
 RESET_MARGIN_SECONDS = 0.05
 # A window opened by sends whose answers have not come yet: look again this soon.
 UNKNOWN_RESET_RECHECK_SECONDS = 0.05
+# Answers of one window name its end alike, give or take the header's millisecond rounding.
+WINDOW_TOLERANCE_SECONDS = 0.01
 _MAJOR = re.compile(r"/(?:channels|guilds|webhooks)/(\d+)")
 _ID = re.compile(r"/\d+(?=/|$)")
 MAX_BUCKETS = 10_000
@@ -36,15 +37,23 @@ def route_of(method: str, path: str) -> tuple[str, str]:
 class _Bucket:
     limit: int
     remaining: int
-    resets_at: float | None  # monotonic; None: a window this process opened, no answer yet
-    opened_at: float = -math.inf  # when this process opened the window (resets_at None)
+    resets_at: float | None  # on our clock; None: a window this process opened, no answer yet
+    window: float  # the window's end on Discord's clock (X-RateLimit-Reset): which window it is
 
 
 class RouteBuckets:
-    """What is left in each bucket, from the responses, less what was sent since."""
+    """What is left in each bucket, from the responses, less what was sent since.
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    Waits are timed by ``X-RateLimit-Reset-After`` on this process's clock (immune to clock skew);
+    windows are told apart by ``X-RateLimit-Reset`` (Discord's clock, the same for every answer of a
+    window), so a late answer from a window that has ended is recognised as such.
+    """
+
+    def __init__(
+        self, clock: Callable[[], float] = time.monotonic, wall_clock: Callable[[], float] = time.time
+    ) -> None:
         self._clock = clock
+        self._wall_clock = wall_clock
         self._bucket_of: dict[str, str] = {}  # route → X-RateLimit-Bucket
         self._buckets: dict[tuple[str, str], _Bucket] = {}
 
@@ -67,7 +76,7 @@ class RouteBuckets:
         if bucket is None:
             return
         if bucket.resets_at is not None and self._clock() >= bucket.resets_at + RESET_MARGIN_SECONDS:
-            bucket.remaining, bucket.resets_at, bucket.opened_at = bucket.limit, None, self._clock()
+            bucket.remaining, bucket.resets_at = bucket.limit, None  # this send opens a new window
         bucket.remaining -= 1
 
     def answered(self, method: str, path: str, status: int, headers: Mapping[str, str]) -> None:
@@ -77,38 +86,38 @@ class RouteBuckets:
         if name:
             self._bucket_of[route] = name
         key = (name or self._bucket_of.get(route, route), major)
-        try:
-            limit = int(headers["X-RateLimit-Limit"])
-            remaining = int(headers["X-RateLimit-Remaining"])
-            reset_after = float(headers["X-RateLimit-Reset-After"])
-        except (KeyError, ValueError):
-            if status == 429 and key in self._buckets and "X-RateLimit-Global" not in headers:
-                retry = _number(headers.get("Retry-After"))
-                self._buckets[key].remaining = 0
-                self._buckets[key].resets_at = self._clock() + (retry or 1.0)
-            return
-        if not math.isfinite(reset_after):
+        bucket = self._buckets.get(key)
+        limit = _number(headers.get("X-RateLimit-Limit"))
+        remaining = _number(headers.get("X-RateLimit-Remaining"))
+        reset_after = _number(headers.get("X-RateLimit-Reset-After"))
+        if limit is None or remaining is None or reset_after is None:
+            if status == 429 and bucket is not None and "X-RateLimit-Global" not in headers:
+                bucket.remaining = 0
+                bucket.resets_at = self._clock() + (_number(headers.get("Retry-After")) or 1.0)
             return
         resets_at = self._clock() + reset_after
-        bucket = self._buckets.get(key)
+        window = _number(headers.get("X-RateLimit-Reset")) or self._wall_clock() + reset_after
         if bucket is None:
             if len(self._buckets) >= MAX_BUCKETS:
                 self._buckets.clear()  # forgetting only costs discord.py's own waiting
-            # Sends of this window before the first answer are in flight: the answers will say.
-            self._buckets[key] = _Bucket(limit, remaining, resets_at)
+            self._buckets[key] = _Bucket(int(limit), int(remaining), resets_at, window)
             return
-        bucket.limit = limit
-        if bucket.resets_at is None:
-            if resets_at <= bucket.opened_at:
-                return  # an answer from the window before the one this process opened
-            # The first answer from the window this process opened: ours counts every send into it.
-            bucket.remaining, bucket.resets_at = min(bucket.remaining, remaining), resets_at
-        elif resets_at > bucket.resets_at + RESET_MARGIN_SECONDS:
-            bucket.remaining, bucket.resets_at = remaining, resets_at  # a window opened unseen
-        else:
-            bucket.remaining = min(bucket.remaining, remaining)
+        bucket.limit = int(limit)
         if status == 429:
-            bucket.remaining = 0
+            # Discord's word on when the bucket refills, whatever this process thought.
+            bucket.remaining, bucket.resets_at, bucket.window = 0, resets_at, window
+            return
+        opened_here = bucket.resets_at is None  # this process opened a window after ``bucket.window``
+        if window < bucket.window - WINDOW_TOLERANCE_SECONDS or (
+            opened_here and window <= bucket.window + WINDOW_TOLERANCE_SECONDS
+        ):
+            return  # a late answer from a window that has ended
+        if window > bucket.window + WINDOW_TOLERANCE_SECONDS:
+            # A later window. If this process opened it, its own count holds every send into it.
+            bucket.remaining = min(bucket.remaining, int(remaining)) if opened_here else int(remaining)
+            bucket.resets_at, bucket.window = resets_at, window
+            return
+        bucket.remaining = min(bucket.remaining, int(remaining))
 
 
 def _number(text: str | None) -> float | None:
