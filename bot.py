@@ -38,6 +38,7 @@ from videobot.catalog import Catalog, CatalogError, load_catalog
 from videobot.catalog.verify import lookup_with, verify_catalog
 from videobot.config import DEFAULT_DISCORD_API_BASE, Config, ConfigError
 from videobot.credits import Credits
+from videobot.discord_pacing import LocalBudget, RestBudget, RestPacer, SharedBudget, budget_key
 from videobot.errors import is_outage
 from videobot.first_run import default_videos, first_run_shortfall
 from videobot.health import DiscordLink, HealthCheck
@@ -70,8 +71,13 @@ class VideoBot(commands.AutoShardedBot):
         modelslab: ModelsLabClient,
         catalog: Catalog,
         metrics: Metrics | None = None,
+        pacer: RestPacer | None = None,
     ) -> None:
         metrics = metrics or Metrics(sessions=sessions, max_in_flight=config.max_jobs_in_flight)
+        trace = metrics.discord_trace()
+        if pacer is not None:
+            # Every bot-token request waits for its send time before aiohttp sends it.
+            pacer.install(trace)
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=discord.Intents.default(),
@@ -82,8 +88,8 @@ class VideoBot(commands.AutoShardedBot):
             # None (all shards) is discord.py's own default, though its annotation says list.
             shard_ids=list(config.shard_ids) if config.shard_ids else None,  # type: ignore[arg-type]
             allowed_mentions=discord.AllowedMentions.none(),
-            # Counts every REST call and 429 through discord.py's public tracing hook.
-            http_trace=metrics.discord_trace(),
+            # Counts (and paces) every REST call through discord.py's public tracing hook.
+            http_trace=trace,
         )
         self.config = config
         self.catalog = catalog
@@ -349,6 +355,13 @@ async def run(config: Config) -> None:
     """
     catalog = _load_catalog(config)
     engine = create_engine(config.database_url)
+    sessions = create_session_factory(engine)
+    metrics = Metrics(sessions=sessions, max_in_flight=config.max_jobs_in_flight)
+    pacer = RestPacer(
+        _rest_budget(config, sessions, metrics),
+        rate=config.discord_rest_per_second,
+        on_wait=metrics.discord_pacing_wait.observe,
+    )
     try:
         await _prepare_database(engine, config)
         timeout = aiohttp.ClientTimeout(total=None, connect=15, sock_read=120)
@@ -359,10 +372,12 @@ async def run(config: Config) -> None:
             async with (
                 VideoBot(
                     config=config,
-                    sessions=create_session_factory(engine),
+                    sessions=sessions,
                     http=http,
                     modelslab=modelslab,
                     catalog=catalog,
+                    metrics=metrics,
+                    pacer=pacer,
                 ) as bot,
                 contextlib.AsyncExitStack() as stack,
             ):
@@ -378,7 +393,22 @@ async def run(config: Config) -> None:
                 await _log_in(bot, config)
                 await _stay_connected(bot, config)
     finally:
+        # After the bot: its last REST calls are paced too.
+        await pacer.close()
         await engine.dispose()
+
+
+def _rest_budget(config: Config, sessions: SessionFactory, metrics: Metrics) -> RestBudget:
+    """The bot token's REST budget: shared through PostgreSQL by every process, else this process's."""
+    rate = config.discord_rest_per_second
+    if make_url(config.database_url).get_backend_name() == "postgresql":
+        return SharedBudget(
+            sessions,
+            key=budget_key(config.discord_token),
+            rate=rate,
+            on_fallback=metrics.discord_budget_fallbacks.inc,
+        )
+    return LocalBudget(rate)
 
 
 def _load_catalog(config: Config) -> Catalog:

@@ -12,7 +12,7 @@ import asyncio
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bench.burst import Acks, Burst, collect_acks, dispatch, run_burst, run_lone_job
 from bench.harness import Report, bench_world, machine, mib, percentile
@@ -46,6 +46,7 @@ class Plan:
     large_video_bytes: int = 40 * 1000 * 1000
     postgres: bool = True
     burst_seconds: float = 300.0
+    statements: bool = True
 
 
 SMOKE = Plan(
@@ -239,6 +240,8 @@ async def run(plan: Plan, report: Report, *, smoke: bool) -> None:
             channels=plan.burst_channels,
         )
 
+    if not plan.statements:
+        return
     sqlite = await _statements_sqlite()
     print_statements(report, sqlite)
     if smoke:
@@ -296,8 +299,24 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; the exit status is 1 when a smoke bound failed."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="a small run with regression bounds")
+    parser.add_argument(
+        "--burst-only",
+        action="store_true",
+        help="only the lone job and the burst (a couple of minutes): no one-channel burst, acks, memory "
+        "or statement counts",
+    )
     args = parser.parse_args(argv)
     plan = SMOKE if args.smoke else Plan()
+    if args.burst_only:
+        plan = replace(
+            plan,
+            one_channel_jobs=0,
+            ack_sizes=(),
+            queued=(),
+            large_videos=0,
+            postgres=False,
+            statements=False,
+        )
     report = Report()
     started = time.monotonic()
     asyncio.run(run(plan, report, smoke=args.smoke))

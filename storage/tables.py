@@ -313,3 +313,16 @@ class ModerationAction(SQLModel, table=True):
     reason: str | None = Field(default=None, sa_type=Text, nullable=True)
     expires_at: datetime | None = _when(nullable=True)  # a block's end
     created_at: datetime = _when()
+
+
+class RestBudget(SQLModel, table=True):
+    """The Discord REST budget of one bot token, shared by every process (`storage.rest_budget`).
+
+    ``key`` is a hash of the token, never the token. ``next_free_us`` is the next free send time
+    (microseconds since the epoch): each reservation moves it on by one interval per request.
+    """
+
+    __tablename__ = "rest_budget"
+
+    key: str = Field(sa_type=Text, primary_key=True)
+    next_free_us: int = _big()

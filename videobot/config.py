@@ -21,6 +21,9 @@ DEFAULT_STARTING_BALANCE = 120
 # Loopback outside containers: the health and metrics endpoints are not for the internet.
 DEFAULT_HTTP_HOST = "127.0.0.1"
 LOG_FORMATS = ("text", "json")
+# Bot-token REST requests per second, all processes together: Discord allows 50 per bot token, and
+# every 429 counts toward the 10,000-per-10-minutes invalid-request ban (videobot/discord_pacing.py).
+DEFAULT_DISCORD_REST_PER_SECOND = 45.0
 
 _PLACEHOLDERS = {"", "changeme", "change-me", "your-token-here", "your-key-here", "xxx"}
 
@@ -64,6 +67,7 @@ class Config:
     funds_probe_seconds: float = 60.0
     verify_catalog: bool = False
     catalog_path: Path | None = None
+    discord_rest_per_second: float = DEFAULT_DISCORD_REST_PER_SECOND
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -110,6 +114,9 @@ class Config:
             funds_probe_seconds=reader.number("FUNDS_PROBE_SECONDS", 60.0, minimum=0.1),
             verify_catalog=reader.flag("VERIFY_CATALOG"),
             catalog_path=reader.optional_path("CATALOG_PATH"),
+            discord_rest_per_second=reader.number(
+                "DISCORD_REST_PER_SECOND", DEFAULT_DISCORD_REST_PER_SECOND, minimum=1
+            ),
         )
         if config.daily_credit_cap is not None and config.daily_credit_cap < 0:
             raise ConfigError("DAILY_CREDIT_CAP cannot be negative")

@@ -68,6 +68,8 @@ DURATION_BUCKETS = (
     1800.0,
     3600.0,
 )
+# Seconds a Discord REST request waited for its send time: nothing, a few slots, a backlog.
+PACING_BUCKETS = (0.001, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 # How many (job, state) changes are remembered so a state shown twice is counted once.
 _SEEN_LIMIT = 10_000
 _RATE_LIMIT_SCOPES = frozenset({"user", "global", "shared"})
@@ -184,6 +186,18 @@ class Metrics:
             "videobot_discord_rate_limits",
             "Discord 429 answers by X-RateLimit-Scope (user, global, shared, unknown)",
             ["scope"],
+            registry=r,
+        )
+        self.discord_pacing_wait = Histogram(
+            "videobot_discord_pacing_wait_seconds",
+            "How long bot-token REST requests waited for a send time (DISCORD_REST_PER_SECOND)",
+            buckets=PACING_BUCKETS,
+            registry=r,
+        )
+        self.discord_budget_fallbacks = Counter(
+            "videobot_discord_budget_fallbacks",
+            "Reservations from the shared Discord REST budget that fell back to this process's own "
+            "(the database did not answer)",
             registry=r,
         )
         self.wallet_usd = Gauge(

@@ -55,6 +55,7 @@ def test_database_urls_are_mapped_to_async_drivers(given: str, expected: str) ->
         ("DISCORD_GATEWAY_URL", "http://x", "DISCORD_GATEWAY_URL must start with ws:// or wss://"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL must be one of"),
         ("POLL_MIN_SECONDS", "abc", "POLL_MIN_SECONDS must be a number"),
+        ("DISCORD_REST_PER_SECOND", "0.5", "DISCORD_REST_PER_SECOND must be at least 1"),
     ],
 )
 def test_bad_values_are_named(name: str, value: str, message: str) -> None:
@@ -78,6 +79,8 @@ def test_operations_defaults() -> None:
     assert config.wallet_check_seconds == 300
     assert config.verify_catalog is False
     assert config.catalog_path is None
+    assert config.discord_rest_per_second == 45
+    assert Config.from_env({**SECRETS, "DISCORD_REST_PER_SECOND": "40"}).discord_rest_per_second == 40
 
 
 def test_operations_variables_are_read(tmp_path: Path) -> None:
