@@ -36,7 +36,7 @@ class Plan:
     """What to run; the full plan fits in about ten minutes on two cores."""
 
     burst_jobs: int = 150
-    burst_channels: int = 10
+    burst_channels: int = 50
     one_channel_jobs: int = 20
     ack_sizes: tuple[int, ...] = (500, 1000)
     render_seconds: float = 4.0
