@@ -24,6 +24,7 @@ lint: install-dev
 
 test: lint
 	$(BIN)/pytest -q -n auto
+	$(BIN)/python -m bench --smoke
 
 # Benchmarks of bot.py against the loopback fakes (README, "Benchmarks"); the PostgreSQL figures use
 # TEST_POSTGRES_URL. bench-smoke is the small run with regression bounds (non-zero exit on failure).
