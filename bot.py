@@ -54,6 +54,9 @@ from videobot.usage import UsageReports
 from web.routes import health_routes, metrics_routes
 from web.server import WebServer, WebServerError
 
+# Connections to Discord's REST API, shared by all requests (discord.py's default is unbounded).
+DISCORD_CONNECTIONS = 100
+
 log = logging.getLogger("videobot")
 
 EXTENSIONS = ("cogs.video", "cogs.credits", "cogs.server", "cogs.campaign")
@@ -90,6 +93,9 @@ class VideoBot(commands.AutoShardedBot):
             allowed_mentions=discord.AllowedMentions.none(),
             # Counts (and paces) every REST call through discord.py's public tracing hook.
             http_trace=trace,
+            # Kept-alive connections, reused: a burst of commands does not open (and TLS-handshake)
+            # one connection per answer, which costs more than the answers themselves.
+            connector=aiohttp.TCPConnector(limit=DISCORD_CONNECTIONS),
         )
         self.config = config
         self.catalog = catalog

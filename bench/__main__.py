@@ -182,21 +182,22 @@ async def run(plan: Plan, report: Report, *, smoke: bool) -> None:
     print_parameters(report, plan)
     env = {"POLL_MIN_SECONDS": str(plan.poll_min)}
 
-    async with bench_world(render_seconds=plan.render_seconds) as world:
-        bot = await world.start_measured_bot(MAX_JOBS_IN_FLIGHT=str(max(1, plan.burst_jobs)), **env)
-        lone = await run_lone_job(world, within=60)
-        report.line(
-            "lone job (starts at once): bot-token REST calls",
-            f"{lone.bot_calls} ({lone.seconds:.1f} s to the final status edit, "
-            f"{lone.modelslab_calls} ModelsLab calls)",
-        )
-        report.line("lone job: Discord calls in order", " → ".join(lone.calls))
-        burst = await run_burst(
-            world, bot, jobs=plan.burst_jobs, channels=plan.burst_channels, within=plan.burst_seconds
-        )
-        print_burst(report, burst, plan, "burst")
-        if smoke:
-            _smoke_checks(report, burst, world_running=bot.running, log=bot.log())
+    if plan.burst_jobs:
+        async with bench_world(render_seconds=plan.render_seconds) as world:
+            bot = await world.start_measured_bot(MAX_JOBS_IN_FLIGHT=str(plan.burst_jobs), **env)
+            lone = await run_lone_job(world, within=60)
+            report.line(
+                "lone job (starts at once): bot-token REST calls",
+                f"{lone.bot_calls} ({lone.seconds:.1f} s to the final status edit, "
+                f"{lone.modelslab_calls} ModelsLab calls)",
+            )
+            report.line("lone job: Discord calls in order", " → ".join(lone.calls))
+            burst = await run_burst(
+                world, bot, jobs=plan.burst_jobs, channels=plan.burst_channels, within=plan.burst_seconds
+            )
+            print_burst(report, burst, plan, "burst")
+            if smoke:
+                _smoke_checks(report, burst, world_running=bot.running, log=bot.log())
 
     if plan.one_channel_jobs:
         async with bench_world(render_seconds=plan.render_seconds) as world:
@@ -305,8 +306,23 @@ def main(argv: list[str] | None = None) -> int:
         help="only the lone job and the burst (a couple of minutes): no one-channel burst, acks, memory "
         "or statement counts",
     )
+    parser.add_argument(
+        "--acks-only",
+        action="store_true",
+        help="only the acknowledgement latency at 500 and 1,000 concurrent commands (about a minute)",
+    )
     args = parser.parse_args(argv)
     plan = SMOKE if args.smoke else Plan()
+    if args.acks_only:
+        plan = replace(
+            plan,
+            burst_jobs=0,
+            one_channel_jobs=0,
+            queued=(),
+            large_videos=0,
+            postgres=False,
+            statements=False,
+        )
     if args.burst_only:
         plan = replace(
             plan,
