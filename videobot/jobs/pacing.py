@@ -34,6 +34,11 @@ class RunnerConfig:
     max_provider_wait: float = 300.0
     # A fetch that answers 404 this soon after the submit is the provider catching up, not a lost job.
     not_found_grace: float = 60.0
+    # With webhooks on: how long a job whose submit reply was lost waits, from its submit, for a
+    # webhook naming its provider id before it is refunded; and how often meanwhile the database
+    # is looked at (a webhook may reach another process sharing it).
+    webhook_wait: float = 120.0
+    webhook_recheck: float = 5.0
 
     def provider_wait(self, seconds: float | None) -> float:
         """A wait the provider asked for, within [poll_min, max_provider_wait]; poll_min for none."""

@@ -29,6 +29,7 @@ from videobot.errors import is_outage
 from videobot.jobs.delivery import JobPresenter
 from videobot.jobs.lifecycle import JobLifecycle
 from videobot.jobs.pacing import ProviderLimit, RunnerConfig
+from videobot.jobs.webhooks import WebhookInbox
 from videobot.modelslab import ModelsLabClient
 
 log = logging.getLogger(__name__)
@@ -47,13 +48,17 @@ class JobRunner:
         presenter: JobPresenter,
         config: RunnerConfig,
         owner: str | None = None,
+        webhook_url: str | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        """``webhook_url``: where ModelsLab should POST its webhooks (None: no webhooks); they are
+        handed to `webhooks`, the inbox the web route feeds."""
         self._sessions = sessions
         self._config = config
         self._clock = clock
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.provider_limit = ProviderLimit(config.max_at_provider)
+        self.webhooks = WebhookInbox(sessions)
         self._lifecycle = JobLifecycle(
             sessions=sessions,
             catalog=catalog,
@@ -63,6 +68,8 @@ class JobRunner:
             config=config,
             owner=self.owner,
             provider_limit=self.provider_limit,
+            webhooks=self.webhooks,
+            webhook_url=webhook_url,
             clock=clock,
         )
         self._tasks: dict[int, asyncio.Task[None]] = {}
