@@ -180,11 +180,20 @@ async def test_a_webhook_wakes_the_job_and_one_fetch_delivers_it(
     assert outcomes(setup.metrics)["woke"] >= 1
 
 
+@pytest.mark.parametrize(
+    ("fault", "options"),
+    [
+        ("connection_drop", {"create_job": True}),
+        # The webhook comes before the client gives up on the reply (request_timeout is 2 s).
+        ("timeout", {"create_job": True, "delay": 5}),
+        ("no_id", {}),
+    ],
+)
 async def test_a_lost_submit_reply_is_recovered_through_the_webhook(
-    harness: Harness, hooked: StartHooked
+    harness: Harness, hooked: StartHooked, fault: str, options: dict[str, object]
 ) -> None:
     await hooked(webhook_wait=15.0, webhook_recheck=10.0)
-    harness.fake.fail_next_submit("connection_drop", create_job=True)
+    harness.fake.fail_next_submit(fault, **options)
     job = await harness.queue()
     done = await harness.wait_for(job.id, JobState.DELIVERED, timeout=10)
 
@@ -254,3 +263,22 @@ async def _crash(runner: JobRunner) -> None:
         task.cancel()
     await asyncio.gather(*loops, return_exceptions=True)
     runner._loops.clear()
+
+
+async def test_a_flood_of_webhooks_costs_no_more_fetches_than_polling(
+    harness: Harness, hooked: StartHooked
+) -> None:
+    harness.fake.render_seconds = 1.5
+    setup = await hooked(poll_min=0.5, poll_max=10.0)
+    job = await harness.queue()
+    rendering = await harness.wait_for(job.id, JobState.PROCESSING)
+    assert rendering.id is not None and rendering.provider_id is not None
+    flood = hint(track_id_of(rendering.id), rendering.provider_id)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    for _ in range(20):
+        assert await setup.runner.webhooks.receive(flood) is WebhookOutcome.WOKE
+        await asyncio.sleep(0.05)
+    # One fetch at once, then one per poll_min at most (without the limit: 20).
+    assert len(harness.fake.fetches()) <= 1 + (loop.time() - started) // 0.5
+    await harness.wait_for(job.id, JobState.DELIVERED, timeout=8)
