@@ -373,6 +373,7 @@ async def run(config: Config) -> None:
                         server.add_routes(
                             webhook_routes(config.webhook_secret, bot.runner.webhooks.receive, bot.metrics)
                         )
+                        log.info("ModelsLab webhooks on: %s/modelslab/<secret>", config.public_url)
                         if not config.public_url.startswith("https://"):
                             log.warning("PUBLIC_URL is not https://: ModelsLab only calls HTTPS webhooks")
                     try:
