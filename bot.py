@@ -53,6 +53,7 @@ from videobot.status import StatusReports
 from videobot.usage import UsageReports
 from web.routes import health_routes, metrics_routes
 from web.server import WebServer, WebServerError
+from web.webhooks import webhook_routes
 
 # Connections to Discord's REST API, shared by all requests (discord.py's default is unbounded).
 DISCORD_CONNECTIONS = 100
@@ -118,7 +119,9 @@ class VideoBot(commands.AutoShardedBot):
                 download_dir=config.data_dir / "downloads",
                 input_retention=timedelta(days=config.input_retention_days),
                 funds_probe_seconds=config.funds_probe_seconds,
+                webhook_wait=config.webhook_wait_seconds,
             ),
+            webhook_url=config.webhook_url,
         )
         self.rulebook = Rulebook(
             sessions,
@@ -391,6 +394,13 @@ async def run(config: Config) -> None:
                     server = WebServer(host=config.http_host, port=config.http_port)
                     server.add_routes(health_routes(bot.health.check))
                     server.add_routes(metrics_routes(bot.metrics))
+                    if config.public_url is not None:
+                        server.add_routes(
+                            webhook_routes(config.webhook_secret, bot.runner.webhooks.receive, bot.metrics)
+                        )
+                        log.info("ModelsLab webhooks on: %s/modelslab/<secret>", config.public_url)
+                        if not config.public_url.startswith("https://"):
+                            log.warning("PUBLIC_URL is not https://: ModelsLab only calls HTTPS webhooks")
                     try:
                         await stack.enter_async_context(server)
                     except WebServerError as exc:

@@ -217,9 +217,19 @@ async def release_leases(
 
 
 async def update_owned(
-    session: AsyncSession, *, job_id: int, owner: str, states: Sequence[str], **values: Any
+    session: AsyncSession,
+    *,
+    job_id: int,
+    owner: str,
+    states: Sequence[str],
+    without_provider_id: bool = False,
+    **values: Any,
 ) -> Job | None:
-    """Change a job we hold the lease of, if it is still in one of ``states``; else None."""
+    """Change a job we hold the lease of, if it is still in one of ``states``; else None.
+
+    ``without_provider_id`` also requires that no provider id was adopted meanwhile (a webhook may
+    name it at any moment while a submit's outcome is unknown; see `adopt_provider_id`).
+    """
     values.setdefault("updated_at", utcnow())
     stmt = (
         update(Job)
@@ -227,8 +237,41 @@ async def update_owned(
         .values(**values)
         .returning(Job)
     )
+    if without_provider_id:
+        stmt = stmt.where(col(Job.provider_id).is_(None))
     row = (await session.exec(stmt)).first()
     return _job_from_row(row) if row else None
+
+
+async def find_at_provider(session: AsyncSession, *, provider_id: str) -> Job | None:
+    """The job being submitted or rendering under this provider id, if any.
+
+    Only jobs at the provider are searched (the state index narrows it to a handful of rows), so
+    the column needs no index of its own.
+    """
+    stmt = select(Job).where(col(Job.state).in_(AT_PROVIDER), col(Job.provider_id) == provider_id).limit(1)
+    return (await session.exec(stmt)).first()
+
+
+async def adopt_provider_id(session: AsyncSession, *, job_id: int, provider_id: str) -> bool:
+    """Record the provider's id of a job whose submit reply was lost; True when it was recorded.
+
+    Guarded: only a job still being submitted, whose request went out (``submitted_at`` set) and
+    which has no provider id yet. Not lease-guarded, on purpose: the process holding the lease is
+    waiting for exactly this and picks it up on its next look at the job.
+    """
+    stmt = (
+        update(Job)
+        .where(
+            col(Job.id) == job_id,
+            col(Job.state) == JobState.SUBMITTING,
+            col(Job.submitted_at).is_not(None),
+            col(Job.provider_id).is_(None),
+        )
+        .values(provider_id=provider_id, updated_at=utcnow())
+        .returning(col(Job.id))
+    )
+    return (await session.exec(stmt)).first() is not None
 
 
 async def update_unowned(

@@ -6,11 +6,14 @@ Built once in ``main()`` and passed down; nothing reads ``os.environ`` anywhere 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/videobot.db"
 DEFAULT_MODELSLAB_BASE_URL = "https://modelslab.com/api"
@@ -24,6 +27,8 @@ LOG_FORMATS = ("text", "json")
 # Bot-token REST requests per second, all processes together: Discord allows 50 per bot token, and
 # every 429 counts toward the 10,000-per-10-minutes invalid-request ban (videobot/discord_pacing.py).
 DEFAULT_DISCORD_REST_PER_SECOND = 45.0
+# Where ModelsLab posts webhooks, under PUBLIC_URL; the secret path segment follows.
+WEBHOOK_PATH = "/modelslab"
 
 _PLACEHOLDERS = {"", "changeme", "change-me", "your-token-here", "your-key-here", "xxx"}
 
@@ -68,11 +73,30 @@ class Config:
     verify_catalog: bool = False
     catalog_path: Path | None = None
     discord_rest_per_second: float = DEFAULT_DISCORD_REST_PER_SECOND
+    public_url: str | None = None
+    webhook_wait_seconds: float = 120.0
 
     @property
     def secrets(self) -> tuple[str, ...]:
         """The values that must never appear in logs or messages."""
-        return (self.discord_token, self.modelslab_api_key)
+        return (self.discord_token, self.modelslab_api_key, self.webhook_secret)
+
+    @property
+    def webhook_secret(self) -> str:
+        """The path segment that makes the webhook URL unguessable (ModelsLab signs nothing).
+
+        Derived from the ModelsLab key, so it is stable across restarts and processes of one
+        install, different for every install, and says nothing about the key itself.
+        """
+        digest = hmac.new(self.modelslab_api_key.encode(), b"videobot webhook path", hashlib.sha256)
+        return digest.hexdigest()[:40]
+
+    @property
+    def webhook_url(self) -> str | None:
+        """Where ModelsLab posts its webhooks (a secret: never logged); None without PUBLIC_URL."""
+        if self.public_url is None:
+            return None
+        return f"{self.public_url}{WEBHOOK_PATH}/{self.webhook_secret}"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Config:
@@ -117,6 +141,8 @@ class Config:
             discord_rest_per_second=reader.number(
                 "DISCORD_REST_PER_SECOND", DEFAULT_DISCORD_REST_PER_SECOND, minimum=1
             ),
+            public_url=reader.optional_url("PUBLIC_URL", ("https", "http")),
+            webhook_wait_seconds=reader.number("WEBHOOK_WAIT_SECONDS", 120.0, minimum=0),
         )
         if config.daily_credit_cap is not None and config.daily_credit_cap < 0:
             raise ConfigError("DAILY_CREDIT_CAP cannot be negative")
@@ -124,7 +150,21 @@ class Config:
             raise ConfigError("POLL_MAX_SECONDS must be at least POLL_MIN_SECONDS")
         if config.shard_ids and config.shard_count is None:
             raise ConfigError("SHARD_IDS needs SHARD_COUNT")
+        if config.public_url is not None:
+            _check_public_url(config.public_url)
+            if config.http_port is None:
+                raise ConfigError(
+                    "PUBLIC_URL needs HTTP_PORT: webhooks arrive on the bot's web server "
+                    "(put a reverse proxy in front for HTTPS)"
+                )
         return config
+
+
+def _check_public_url(url: str) -> None:
+    """PUBLIC_URL is a base the provider appends a path to: a host, no query, no fragment."""
+    parsed = urlsplit(url)
+    if not parsed.hostname or parsed.query or parsed.fragment:
+        raise ConfigError("PUBLIC_URL must be a base URL like https://bot.example.com (no query or fragment)")
 
 
 def normalise_database_url(url: str) -> str:

@@ -158,6 +158,13 @@ class Metrics:
             ["call", "error"],
             registry=r,
         )
+        self.webhooks = Counter(
+            "videobot_webhooks",
+            "ModelsLab webhooks received, by what they did: woke, adopted, unknown, mismatch, junk, "
+            "too_large, error",
+            ["outcome"],
+            registry=r,
+        )
         self.deliveries = Counter(
             "videobot_deliveries", "Videos posted in Discord, as a file or as a link", ["how"], registry=r
         )

@@ -2,7 +2,8 @@
 
 - `server`: the server itself, started and stopped by ``bot.py`` when ``HTTP_PORT`` is set; other
   modules contribute routes with `WebServer.add_routes`;
-- `routes`: ``GET /healthz`` and ``GET /metrics``.
+- `routes`: ``GET /healthz`` and ``GET /metrics``;
+- `webhooks`: ``POST /modelslab/<secret>``, ModelsLab's webhooks (when ``PUBLIC_URL`` is set).
 
 Like the cogs, it only turns requests into calls on the domain (`videobot`) and results into answers.
 """

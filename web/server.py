@@ -1,4 +1,4 @@
-"""One small aiohttp server in the bot process, for health checks, metrics and (later) webhooks.
+"""One small aiohttp server in the bot process, for health checks, metrics and ModelsLab's webhooks.
 
 Routes are contributed before the server starts, each module offering a function that returns its
 route table, so ``bot.py`` adds a feature in one line::
@@ -56,7 +56,8 @@ class WebServer:
             ) from exc
         self._runner = runner
         self.bound_port = runner.addresses[0][1]
-        log.info("serving /healthz and /metrics on http://%s:%s", self.host, self.bound_port)
+        # Route paths are not listed: the webhook's carries a secret.
+        log.info("serving HTTP on http://%s:%s", self.host, self.bound_port)
 
     async def stop(self) -> None:
         """Stop serving (idempotent)."""

@@ -124,3 +124,31 @@ async def test_a_busy_server_does_not_hold_other_servers_behind_it(sessions: Ses
     quiet = (await insert_job(sessions, guild_id=20, user_id=9)).id
     claimed = [await _claim(sessions, "a", max_at_provider=3) for _ in range(3)]
     assert claimed == [busy[0], quiet, busy[1]]
+
+
+async def test_a_provider_id_is_adopted_only_by_a_job_still_waiting_and_then_blocks_its_refund(
+    sessions: SessionFactory,
+) -> None:
+    waiting = await insert_job(sessions, state="submitting", submitted_at=utcnow(), lease_owner="a")
+    not_sent = await insert_job(sessions, state="submitting", lease_owner="a")
+    ended = await insert_job(sessions, state="failed", submitted_at=utcnow())
+    assert waiting.id is not None and not_sent.id is not None and ended.id is not None
+    async with sessions() as session, session.begin():
+        assert not await q.adopt_provider_id(session, job_id=not_sent.id, provider_id="1")
+        assert not await q.adopt_provider_id(session, job_id=ended.id, provider_id="1")
+        assert await q.adopt_provider_id(session, job_id=waiting.id, provider_id="42")
+        assert not await q.adopt_provider_id(session, job_id=waiting.id, provider_id="43")
+        found = await q.find_at_provider(session, provider_id="42")
+        assert found is not None and found.id == waiting.id
+        assert await q.find_at_provider(session, provider_id="1") is None
+        # The refund of a job whose outcome was unknown is refused once its id is known.
+        refused = await q.update_owned(
+            session,
+            job_id=waiting.id,
+            owner="a",
+            states=["submitting"],
+            without_provider_id=True,
+            state="failed",
+        )
+        assert refused is None
+        assert (await q.get_job(session, job_id=waiting.id)).provider_id == "42"  # type: ignore[union-attr]

@@ -139,3 +139,48 @@ def test_every_variable_is_in_the_readme_table_and_in_env_example() -> None:
     example = (root / ".env.example").read_text()
     assert sorted(n for n in names if f"`{n}`" not in table) == []
     assert sorted(n for n in names if f"{n}=" not in example) == []
+
+
+def test_webhooks_are_off_until_public_url_is_set() -> None:
+    config = Config.from_env(SECRETS)
+    assert config.public_url is None
+    assert config.webhook_url is None
+    assert config.webhook_wait_seconds == 120
+
+
+def test_the_webhook_url_carries_a_stable_secret_that_is_redacted_and_not_in_repr() -> None:
+    env = {**SECRETS, "PUBLIC_URL": "https://bot.example.com/", "HTTP_PORT": "8080"}
+    config = Config.from_env({**env, "WEBHOOK_WAIT_SECONDS": "30"})
+    secret = config.webhook_secret
+    assert re.fullmatch(r"[0-9a-f]{40}", secret)
+    assert config.webhook_url == f"https://bot.example.com/modelslab/{secret}"
+    assert config.webhook_wait_seconds == 30
+    assert secret in config.secrets
+    assert secret not in repr(config)
+    assert "modelslab-secret-key" not in secret
+    # The same for every process of the install, another for another key.
+    assert Config.from_env(env).webhook_secret == secret
+    other = Config.from_env({**env, "MODELSLAB_API_KEY": "another-key"})
+    assert other.webhook_secret != secret
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"PUBLIC_URL": "bot.example.com", "HTTP_PORT": "8080"},
+            "PUBLIC_URL must start with https:// or http://",
+        ),
+        ({"PUBLIC_URL": "ftp://bot.example.com", "HTTP_PORT": "8080"}, "PUBLIC_URL must start with"),
+        (
+            {"PUBLIC_URL": "https://bot.example.com/?a=1", "HTTP_PORT": "8080"},
+            "PUBLIC_URL must be a base URL",
+        ),
+        ({"PUBLIC_URL": "https://", "HTTP_PORT": "8080"}, "PUBLIC_URL must be a base URL"),
+        ({"PUBLIC_URL": "https://bot.example.com"}, "PUBLIC_URL needs HTTP_PORT"),
+        ({"WEBHOOK_WAIT_SECONDS": "-1"}, "WEBHOOK_WAIT_SECONDS must be at least 0"),
+    ],
+)
+def test_bad_webhook_settings_are_named(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        Config.from_env({**SECRETS, **env})

@@ -5,8 +5,12 @@ Every step is persisted before and after it happens, and every change is guarded
 (``UPDATE ... WHERE lease_owner = me``), so a process that lost the job cannot overwrite the work of
 the one that took over. The one step that cannot be repeated safely is the paid submit:
 ``submitted_at`` is written just before the request goes out. A job found in ``submitting`` with
-``submitted_at`` set and no provider id may or may not exist at ModelsLab, so it is failed and
-refunded, never sent a second time.
+``submitted_at`` set and no provider id may or may not exist at ModelsLab, so it is never sent a
+second time: with webhooks on, it waits (``webhook_wait`` from its submit) for a webhook carrying
+its track id to name the provider's id (`videobot.jobs.webhooks`), and is refunded only if none
+comes; without webhooks nothing could ever tell, so it is refunded at once.
+
+Webhooks are hints: one wakes the job's follow loop for a fetch now, and the fetch decides.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from videobot.jobs.delivery import (
     UploadTooLarge,
 )
 from videobot.jobs.pacing import Backoff, ProviderLimit, RunnerConfig, SubmitPause
+from videobot.jobs.webhooks import WebhookInbox, track_id_of
 from videobot.modelslab import (
     BadRequest,
     DownloadedVideo,
@@ -92,6 +97,8 @@ REASON_DISCORD_FAILING = "Discord kept failing when the video was posted, so it 
 _T = TypeVar("_T")
 # How long a job waits, at most, between two tries of a write while the database is away.
 _OUTAGE_RETRY_CAP = 5.0
+# A backoff attempt number past which every delay is the cap (with its jitter).
+_AT_CAP = 64
 
 
 class LeaseLost(Exception):
@@ -113,8 +120,12 @@ class JobLifecycle:
         owner: str,
         provider_limit: ProviderLimit | None = None,
         pause: SubmitPause | None = None,
+        webhooks: WebhookInbox | None = None,
+        webhook_url: str | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        """``webhook_url`` (with ``webhooks``, the inbox its route feeds) turns webhooks on: every
+        submit carries it, and the job waits for a webhook rather than polling often."""
         self._sessions = sessions
         self._catalog = catalog
         self._modelslab = modelslab
@@ -127,11 +138,16 @@ class JobLifecycle:
         self._provider_limit = provider_limit or ProviderLimit(config.max_at_provider)
         self._pause = pause or SubmitPause(config.funds_probe_seconds, clock=clock)
         self._allowed_private = allowed_private_hosts(modelslab.base_url)
+        self._webhooks = webhooks if webhook_url is not None else None
+        self._webhook_url = webhook_url
 
     async def run(self, job: Job) -> None:
         """Take the job (claimed under our lease) as far as it goes; never raises but cancellation."""
         assert job.id is not None
         logcontext.bind(job=job.id, guild=job.guild_id)  # each job runs in a task of its own
+        if self._webhooks is not None:
+            # From before the submit: a webhook can overtake the submit's own reply.
+            self._webhooks.listen(job.id)
         try:
             current: Job | None = job
             if job.state.is_final:
@@ -163,13 +179,18 @@ class JobLifecycle:
                         job_ids=[job.id],
                         retry_at=self._clock() + timedelta(seconds=self._config.lease_seconds),
                     )
+        finally:
+            if self._webhooks is not None:
+                self._webhooks.forget(job.id)
 
     async def _submit(self, job: Job) -> Job | None:
         assert job.id is not None
-        if job.submitted_at is not None and job.provider_id is None:
+        if job.submitted_at is not None:
+            if job.provider_id is not None:
+                # A webhook named it while no process was waiting (or just before this one looked).
+                return await self._adopted(job)
             log.warning("job %s was being submitted when its process stopped; not sending it again", job.id)
-            await self._end_refunded(job, _S.FAILED, REASON_UNCERTAIN_SUBMIT)
-            return None
+            return await self._await_webhook(job)
         try:
             video = ValidatedVideo.from_record(self._catalog, job.settings)
         except (InvalidRequest, ValueError) as exc:
@@ -189,13 +210,13 @@ class JobLifecycle:
         payload: dict[str, Any] = video.provider_payload(
             init_image_url=urls.get("init_image"), init_audio_url=urls.get("init_audio")
         )
-        payload["track_id"] = f"job-{job.id}"
+        payload["track_id"] = track_id_of(job.id)
         # From here on the job may exist at the provider: record that before the request leaves.
         job = await self._update(
             job, [_S.SUBMITTING], submitted_at=self._clock(), submit_attempts=job.submit_attempts + 1
         )
         try:
-            result = await self._modelslab.submit(video.model.endpoint, payload)
+            result = await self._modelslab.submit(video.model.endpoint, payload, webhook=self._webhook_url)
         except (QueueFull, InsufficientFunds) as exc:
             await self._requeue(job, exc)
             return None
@@ -204,8 +225,7 @@ class JobLifecycle:
                 await self._requeue(job, exc)
                 return None
             log.warning("job %s: submit outcome unknown (%s); not resubmitting", job.id, exc)
-            await self._end_refunded(job, _S.FAILED, REASON_UNCERTAIN_SUBMIT)
-            return None
+            return await self._await_webhook(job)
         except ModelsLabError as exc:
             self._log_provider_refusal(job, exc)
             await self._end_refunded(job, _S.FAILED, exc.user_message)
@@ -223,10 +243,12 @@ class JobLifecycle:
             values: dict[str, Any] = {"state": _S.DELIVERING, "result_urls": list(result.output_urls)}
         elif result.provider_id is None:
             log.warning("job %s: the provider answered without a job id: %s", job.id, result)
-            await self._end_refunded(job, _S.FAILED, REASON_UNCERTAIN_SUBMIT)
-            return None
+            return await self._await_webhook(job)
         else:
             first_poll = self._config.provider_wait(result.eta_seconds)
+            if self._webhooks is not None:
+                # The webhook wakes the job when it is done; the poll is only for a webhook lost.
+                first_poll += self._config.poll_max
             values = {"state": _S.PROCESSING, "next_poll_at": now + timedelta(seconds=first_poll)}
         job = await self._update(
             job,
@@ -240,6 +262,66 @@ class JobLifecycle:
         )
         await self._show(job)
         return job
+
+    async def _await_webhook(self, job: Job) -> Job | None:
+        """A submit whose outcome is unknown: the job may be rendering at ModelsLab, or not exist.
+
+        Only a webhook carrying its track id can tell (ModelsLab offers no lookup by our id), so
+        wait for one until ``webhook_wait`` after the submit (measured from ``submitted_at``, so a
+        job resumed after a restart does not wait twice), then refund. The database is looked at
+        again every ``webhook_recheck`` too: the webhook may reach another process sharing it.
+        """
+        assert job.id is not None
+        if self._webhooks is None:
+            await self._end_refunded(job, _S.FAILED, REASON_UNCERTAIN_SUBMIT)
+            return None
+        until = (job.submitted_at or self._clock()) + timedelta(seconds=self._config.webhook_wait)
+        wake = self._webhooks.listen(job.id)
+        log.info("job %s: waiting until %s for a webhook to name it", job.id, until.isoformat())
+        while True:
+            current = await self._reload(job)
+            if current.provider_id is not None:
+                return await self._adopted(current)
+            remaining = (until - self._clock()).total_seconds()
+            if remaining <= 0:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), min(remaining, self._config.webhook_recheck))
+            wake.clear()
+        log.warning("job %s: no webhook named it in time; refunding", job.id)
+        try:
+            await self._end_refunded(job, _S.FAILED, REASON_UNCERTAIN_SUBMIT, without_provider_id=True)
+        except LeaseLost:
+            # Refused because a webhook named it at the last moment (or the job is not ours any more).
+            current = await self._reload(job)
+            if current.provider_id is None:
+                raise
+            return await self._adopted(current)
+        return None
+
+    async def _adopted(self, job: Job) -> Job:
+        """Follow a job whose provider id came from a webhook after its submit reply was lost."""
+        now = self._clock()
+        job = await self._update(
+            job,
+            [_S.SUBMITTING],
+            state=_S.PROCESSING,
+            deadline_at=now + timedelta(seconds=self._config.job_timeout),
+            # A webhook usually means the render is over: fetch now.
+            next_poll_at=now,
+        )
+        log.info("job %s recovered through a webhook as provider job %s", job.id, job.provider_id)
+        await self._show(job)
+        return job
+
+    async def _reload(self, job: Job) -> Job:
+        """The job as stored now; LeaseLost when it is no longer ours or has moved on."""
+        assert job.id is not None
+        async with self._sessions() as session:
+            current = await job_queries.get_job(session, job_id=job.id)
+        if current is None or current.lease_owner != self._owner or current.state != job.state:
+            raise LeaseLost
+        return current
 
     async def _host_inputs(self, job: Job) -> dict[str, str]:
         """Give the provider a URL it can fetch for each input, valid well past submit time."""
@@ -307,7 +389,9 @@ class JobLifecycle:
 
     async def _follow(self, job: Job) -> Job | None:
         """Poll the provider until the job is done, failed or past its deadline."""
-        assert job.provider_id is not None and job.deadline_at is not None
+        assert job.id is not None and job.provider_id is not None and job.deadline_at is not None
+        wake = self._webhooks.listen(job.id) if self._webhooks is not None else None
+        last_fetch: float | None = None
         while True:
             now = self._clock()
             if now >= job.deadline_at:
@@ -315,9 +399,12 @@ class JobLifecycle:
                 await self._end_refunded(job, _S.TIMED_OUT, REASON_TIMEOUT)
                 return None
             due = job.next_poll_at or now
-            await asyncio.sleep(max(0.0, (min(due, job.deadline_at) - now).total_seconds()))
+            await self._until_due(
+                max(0.0, (min(due, job.deadline_at) - now).total_seconds()), wake, last_fetch
+            )
             if self._clock() >= job.deadline_at:
                 continue
+            last_fetch = asyncio.get_running_loop().time()
             try:
                 result = await self._modelslab.fetch(job.provider_id)
             except QueueFull as exc:
@@ -354,13 +441,31 @@ class JobLifecycle:
                     log.warning("job %s failed at the provider: %s", job.id, result.message)
                     await self._end_refunded(job, _S.FAILED, REASON_PROVIDER_FAILED)
                     return None
-                delay = self._backoff.delay(job.poll_count)
+                # With webhooks a poll is only the fallback for a webhook that never comes.
+                delay = self._backoff.delay(job.poll_count if wake is None else _AT_CAP)
             job = await self._update(
                 job,
                 [_S.PROCESSING],
                 poll_count=job.poll_count + 1,
                 next_poll_at=self._clock() + timedelta(seconds=delay),
             )
+
+    async def _until_due(self, seconds: float, wake: asyncio.Event | None, last_fetch: float | None) -> None:
+        """Wait ``seconds`` for the next poll, or less when a webhook names the job.
+
+        A webhook wakes the job at most once per ``poll_min`` after a fetch, so a flood of
+        webhooks (duplicates, forgeries) never costs more fetches than polling would.
+        """
+        if wake is None:
+            await asyncio.sleep(seconds)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), seconds)
+        wake.clear()
+        if last_fetch is not None:
+            spare = last_fetch + self._config.poll_min - asyncio.get_running_loop().time()
+            if spare > 0:
+                await asyncio.sleep(spare)
 
     async def _deliver(self, job: Job) -> None:
         """Download the result and post it, exactly once."""
@@ -520,9 +625,14 @@ class JobLifecycle:
         async with self._sessions() as session, session.begin():
             return await change(session)
 
-    async def _end_refunded(self, job: Job, state: JobState, reason: str) -> None:
+    async def _end_refunded(
+        self, job: Job, state: JobState, reason: str, *, without_provider_id: bool = False
+    ) -> None:
         """End the job in a refunded state, give the credits back and owe the owner a note, in one
-        transaction; then tell them. The note survives a crash: it is posted on resume."""
+        transaction; then tell them. The note survives a crash: it is posted on resume.
+
+        ``without_provider_id``: only if no webhook named the job's provider id meanwhile
+        (LeaseLost otherwise)."""
         assert job.id is not None
         now = self._clock()
         job_id, from_state = job.id, job.state
@@ -533,6 +643,7 @@ class JobLifecycle:
                 job_id=job_id,
                 owner=self._owner,
                 states=[from_state],
+                without_provider_id=without_provider_id,
                 state=state,
                 failure_reason=reason,
                 finished_at=now,
@@ -562,6 +673,7 @@ class JobLifecycle:
                     job_id=job_id,
                     owner=self._owner,
                     states=[from_state],
+                    without_provider_id=without_provider_id,
                     state=state,
                     failure_reason=f"{reason} {REASON_REFUND_FAILED}",
                     finished_at=now,

@@ -43,6 +43,11 @@ class RunnerConfig:
     # While the ModelsLab account is out of funds (HTTP 402), one waiting job is tried this often to
     # see whether it was topped up (a wallet check that sees the top-up resumes at once).
     funds_probe_seconds: float = 60.0
+    # With webhooks on: how long a job whose submit reply was lost waits, from its submit, for a
+    # webhook naming its provider id before it is refunded; and how often meanwhile the database
+    # is looked at (a webhook may reach another process sharing it).
+    webhook_wait: float = 120.0
+    webhook_recheck: float = 5.0
 
     def provider_wait(self, seconds: float | None) -> float:
         """A wait the provider asked for, within [poll_min, max_provider_wait]; poll_min for none."""

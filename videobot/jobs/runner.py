@@ -29,6 +29,7 @@ from videobot.errors import is_outage
 from videobot.jobs.delivery import JobPresenter
 from videobot.jobs.lifecycle import JobLifecycle
 from videobot.jobs.pacing import ProviderLimit, RunnerConfig, SubmitPause
+from videobot.jobs.webhooks import WebhookInbox
 from videobot.modelslab import ModelsLabClient
 
 log = logging.getLogger(__name__)
@@ -47,8 +48,11 @@ class JobRunner:
         presenter: JobPresenter,
         config: RunnerConfig,
         owner: str | None = None,
+        webhook_url: str | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        """``webhook_url``: where ModelsLab should POST its webhooks (None: no webhooks); they are
+        handed to `webhooks`, the inbox the web route feeds."""
         self._sessions = sessions
         self._config = config
         self._clock = clock
@@ -56,6 +60,7 @@ class JobRunner:
         self.provider_limit = ProviderLimit(config.max_at_provider)
         # Out of funds at ModelsLab: jobs wait in line (bot.py also drives this from the wallet alerts).
         self.pause = SubmitPause(config.funds_probe_seconds, on_resume=self.wake, clock=clock)
+        self.webhooks = WebhookInbox(sessions)
         self._lifecycle = JobLifecycle(
             sessions=sessions,
             catalog=catalog,
@@ -66,6 +71,8 @@ class JobRunner:
             owner=self.owner,
             provider_limit=self.provider_limit,
             pause=self.pause,
+            webhooks=self.webhooks,
+            webhook_url=webhook_url,
             clock=clock,
         )
         self._tasks: dict[int, asyncio.Task[None]] = {}

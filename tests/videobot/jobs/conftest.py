@@ -111,7 +111,8 @@ class Harness:
         for runner in self.runners:
             runner.wake()
 
-    def runner(self, **overrides: object) -> JobRunner:
+    def runner(self, *, webhook_url: str | None = None, **overrides: object) -> JobRunner:
+        """A runner on the fake (``overrides``: RunnerConfig fields; ``webhook_url``: webhooks on)."""
         values: dict[str, object] = {
             "max_at_provider": 5,
             "job_timeout": 20,
@@ -129,6 +130,7 @@ class Harness:
             http=self.http,
             presenter=self.presenter,
             config=RunnerConfig(**values),  # type: ignore[arg-type]
+            webhook_url=webhook_url,
         )
         self.runners.append(runner)
         return runner
