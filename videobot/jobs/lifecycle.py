@@ -1,16 +1,10 @@
-"""One job's way from where it stands to its end: submit, follow while it renders, download and
-deliver, or end it refunded with a reason the member understands.
+"""One job's way from where it stands to its end: submit (`videobot.jobs.submitting`), follow while it
+renders (`.following`), download and deliver (`.delivering`), or end it refunded with a reason the
+member understands (`.transitions`).
 
 Every step is persisted before and after it happens, and every change is guarded by the job's lease
 (``UPDATE ... WHERE lease_owner = me``), so a process that lost the job cannot overwrite the work of
-the one that took over. The one step that cannot be repeated safely is the paid submit:
-``submitted_at`` is written just before the request goes out. A job found in ``submitting`` with
-``submitted_at`` set and no provider id may or may not exist at ModelsLab, so it is never sent a
-second time: with webhooks on, it waits (``webhook_wait`` from its submit) for a webhook carrying
-its track id to name the provider's id (`videobot.jobs.webhooks`), and is refunded only if none
-comes; without webhooks nothing could ever tell, so it is refunded at once.
-
-Webhooks are hints: one wakes the job's follow loop for a fetch now, and the fetch decides.
+the one that took over. Webhooks are hints: one wakes the job for a fetch now, and the fetch decides.
 """
 
 from __future__ import annotations
@@ -18,91 +12,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any, TypeVar
 
 import aiohttp
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage import inputs as stored_inputs
 from storage import jobs as job_queries
 from storage.engine import SessionFactory
 from storage.states import JobState
-from storage.tables import Campaign, Job
+from storage.tables import Job
 from storage.types import utcnow
 from videobot import logcontext
-from videobot.catalog import Catalog, InvalidRequest, ValidatedVideo
+from videobot.catalog import Catalog
 from videobot.errors import is_outage
-from videobot.jobs.book import refund
-from videobot.jobs.delivery import (
-    NETWORK_ERRORS,
-    DeliveryError,
-    DeliveryImpossible,
-    FoundDelivery,
-    JobPresenter,
-    UploadTooLarge,
-)
+from videobot.jobs.delivering import Deliverer
+from videobot.jobs.delivery import JobPresenter
+from videobot.jobs.following import Follower
 from videobot.jobs.pacing import Backoff, ProviderLimit, RunnerConfig, SubmitPause
-from videobot.jobs.webhooks import WebhookInbox, track_id_of
-from videobot.modelslab import (
-    BadRequest,
-    DownloadedVideo,
-    InsufficientFunds,
-    InvalidKey,
-    JobNotFound,
-    JobStatus,
-    ModelsLabClient,
-    ModelsLabError,
-    OutputUnavailable,
-    PlanRestricted,
-    ProviderFailed,
-    ProviderJob,
-    QueueFull,
-    Transient,
-    allowed_private_hosts,
-    download_video,
-)
+from videobot.jobs.submitting import Submitter
+from videobot.jobs.transitions import JobTransitions, LeaseLost
+from videobot.jobs.webhooks import WebhookInbox
+from videobot.modelslab import ModelsLabClient, allowed_private_hosts
 
 log = logging.getLogger(__name__)
 
 _S = JobState
-
-# Errors after which polling or submitting again cannot help.
-_FINAL_PROVIDER_ERRORS = (
-    InvalidKey,
-    InsufficientFunds,
-    PlanRestricted,
-    BadRequest,
-    ProviderFailed,
-)
-
-# Member-facing reasons. The provider's own words go to the log, not to the member.
-REASON_UNCERTAIN_SUBMIT = (
-    "The video service did not confirm that it accepted the job, so it was not sent again "
-    "(that could have rendered it twice)."
-)
-REASON_TIMEOUT = "The video took longer than the time limit to render."
-REASON_DOWNLOAD = "The finished video could not be downloaded from the video service."
-REASON_UNDELIVERABLE = "The video could not be posted here (the channel is gone or the bot lost access)."
-REASON_MODEL_GONE = "This model is no longer offered by the bot."
-# The provider's text is often technical: members get a plain sentence, the log gets the text.
-REASON_PROVIDER_FAILED = "The video service could not make this video. Try a different prompt or image."
-REASON_TOO_MANY_RETRIES = "The video service stayed busy for too long."
-REASON_REFUND_FAILED = "The credits could not be given back automatically: ask a moderator to return them."
-REASON_DISCORD_FAILING = "Discord kept failing when the video was posted, so it could not be delivered."
-
-_T = TypeVar("_T")
-# How long a job waits, at most, between two tries of a write while the database is away.
-_OUTAGE_RETRY_CAP = 5.0
-# A backoff attempt number past which every delay is the cap (with its jitter).
-_AT_CAP = 64
-
-
-class LeaseLost(Exception):
-    """Another process owns the job now (or its state changed under us): stop touching it."""
 
 
 class JobLifecycle:
@@ -127,19 +62,45 @@ class JobLifecycle:
         """``webhook_url`` (with ``webhooks``, the inbox its route feeds) turns webhooks on: every
         submit carries it, and the job waits for a webhook rather than polling often."""
         self._sessions = sessions
-        self._catalog = catalog
-        self._modelslab = modelslab
-        self._http = http
-        self._presenter = presenter
         self._config = config
         self._owner = owner
         self._clock = clock
-        self._backoff = Backoff(config.poll_min, config.poll_max)
-        self._provider_limit = provider_limit or ProviderLimit(config.max_at_provider)
-        self._pause = pause or SubmitPause(config.funds_probe_seconds, clock=clock)
-        self._allowed_private = allowed_private_hosts(modelslab.base_url)
         self._webhooks = webhooks if webhook_url is not None else None
-        self._webhook_url = webhook_url
+        backoff = Backoff(config.poll_min, config.poll_max)
+        self._steps = JobTransitions(
+            sessions=sessions, presenter=presenter, config=config, owner=owner, clock=clock
+        )
+        self._submitter = Submitter(
+            steps=self._steps,
+            sessions=sessions,
+            catalog=catalog,
+            modelslab=modelslab,
+            config=config,
+            backoff=backoff,
+            provider_limit=provider_limit or ProviderLimit(config.max_at_provider),
+            pause=pause or SubmitPause(config.funds_probe_seconds, clock=clock),
+            webhooks=self._webhooks,
+            webhook_url=webhook_url,
+            clock=clock,
+        )
+        self._follower = Follower(
+            steps=self._steps,
+            modelslab=modelslab,
+            config=config,
+            backoff=backoff,
+            webhooks=self._webhooks,
+            clock=clock,
+        )
+        self._deliverer = Deliverer(
+            steps=self._steps,
+            sessions=sessions,
+            presenter=presenter,
+            http=http,
+            config=config,
+            backoff=backoff,
+            allowed_private=allowed_private_hosts(modelslab.base_url),
+            clock=clock,
+        )
 
     async def run(self, job: Job) -> None:
         """Take the job (claimed under our lease) as far as it goes; never raises but cancellation."""
@@ -153,14 +114,14 @@ class JobLifecycle:
             if job.state.is_final:
                 # Resumed only to tell the owner why it was refunded (the note was owed).
                 if job.failure_note_pending:
-                    await self._announce(job)
+                    await self._steps.announce(job)
                 return
             if current is not None and current.state == _S.SUBMITTING:
-                current = await self._submit(current)
+                current = await self._submitter.submit(current)
             if current is not None and current.state == _S.PROCESSING:
-                current = await self._follow(current)
+                current = await self._follower.follow(current)
             if current is not None and current.state == _S.DELIVERING:
-                await self._deliver(current)
+                await self._deliverer.deliver(current)
         except LeaseLost:
             log.info("job %s is no longer ours; leaving it", job.id)
         except asyncio.CancelledError:
@@ -182,541 +143,3 @@ class JobLifecycle:
         finally:
             if self._webhooks is not None:
                 self._webhooks.forget(job.id)
-
-    async def _submit(self, job: Job) -> Job | None:
-        assert job.id is not None
-        if job.submitted_at is not None:
-            if job.provider_id is not None:
-                # A webhook named it while no process was waiting (or just before this one looked).
-                return await self._adopted(job)
-            log.warning("job %s was being submitted when its process stopped; not sending it again", job.id)
-            return await self._await_webhook(job)
-        try:
-            video = ValidatedVideo.from_record(self._catalog, job.settings)
-        except (InvalidRequest, ValueError) as exc:
-            log.warning("job %s cannot be rebuilt from the catalog: %s", job.id, exc)
-            await self._end_refunded(job, _S.FAILED, REASON_MODEL_GONE)
-            return None
-        try:
-            urls = await self._host_inputs(job)
-        except (QueueFull, Transient, InsufficientFunds) as exc:
-            await self._requeue(job, exc, attempt_counted=False)
-            return None
-        except ModelsLabError as exc:
-            log.error("job %s: hosting its inputs failed: %s", job.id, exc)
-            await self._end_refunded(job, _S.FAILED, exc.user_message)
-            return None
-
-        payload: dict[str, Any] = video.provider_payload(
-            init_image_url=urls.get("init_image"), init_audio_url=urls.get("init_audio")
-        )
-        payload["track_id"] = track_id_of(job.id)
-        # From here on the job may exist at the provider: record that before the request leaves.
-        job = await self._update(
-            job, [_S.SUBMITTING], submitted_at=self._clock(), submit_attempts=job.submit_attempts + 1
-        )
-        try:
-            result = await self._modelslab.submit(video.model.endpoint, payload, webhook=self._webhook_url)
-        except (QueueFull, InsufficientFunds) as exc:
-            await self._requeue(job, exc)
-            return None
-        except Transient as exc:
-            if not exc.request_may_have_arrived:
-                await self._requeue(job, exc)
-                return None
-            log.warning("job %s: submit outcome unknown (%s); not resubmitting", job.id, exc)
-            return await self._await_webhook(job)
-        except ModelsLabError as exc:
-            self._log_provider_refusal(job, exc)
-            await self._end_refunded(job, _S.FAILED, exc.user_message)
-            return None
-        return await self._accepted(job, result)
-
-    async def _accepted(self, job: Job, result: ProviderJob) -> Job | None:
-        now = self._clock()
-        self._pause.set(False)  # the account has funds: an accepted submit says so
-        if result.status is JobStatus.FAILED:
-            log.warning("job %s failed at submit: %s", job.id, result.message)
-            await self._end_refunded(job, _S.FAILED, REASON_PROVIDER_FAILED)
-            return None
-        if result.status is JobStatus.SUCCESS and result.output_urls:
-            values: dict[str, Any] = {"state": _S.DELIVERING, "result_urls": list(result.output_urls)}
-        elif result.provider_id is None:
-            log.warning("job %s: the provider answered without a job id: %s", job.id, result)
-            return await self._await_webhook(job)
-        else:
-            first_poll = self._config.provider_wait(result.eta_seconds)
-            if self._webhooks is not None:
-                # The webhook wakes the job when it is done; the poll is only for a webhook lost.
-                first_poll += self._config.poll_max
-            values = {"state": _S.PROCESSING, "next_poll_at": now + timedelta(seconds=first_poll)}
-        job = await self._update(
-            job,
-            [_S.SUBMITTING],
-            provider_id=result.provider_id,
-            deadline_at=now + timedelta(seconds=self._config.job_timeout),
-            **values,
-        )
-        log.info(
-            "job %s accepted by the provider as %s (eta %s s)", job.id, job.provider_id, result.eta_seconds
-        )
-        await self._show(job)
-        return job
-
-    async def _await_webhook(self, job: Job) -> Job | None:
-        """A submit whose outcome is unknown: the job may be rendering at ModelsLab, or not exist.
-
-        Only a webhook carrying its track id can tell (ModelsLab offers no lookup by our id), so
-        wait for one until ``webhook_wait`` after the submit (measured from ``submitted_at``, so a
-        job resumed after a restart does not wait twice), then refund. The database is looked at
-        again every ``webhook_recheck`` too: the webhook may reach another process sharing it.
-        """
-        assert job.id is not None
-        if self._webhooks is None:
-            await self._end_refunded(job, _S.FAILED, REASON_UNCERTAIN_SUBMIT)
-            return None
-        until = (job.submitted_at or self._clock()) + timedelta(seconds=self._config.webhook_wait)
-        wake = self._webhooks.listen(job.id)
-        log.info("job %s: waiting until %s for a webhook to name it", job.id, until.isoformat())
-        while True:
-            current = await self._reload(job)
-            if current.provider_id is not None:
-                return await self._adopted(current)
-            remaining = (until - self._clock()).total_seconds()
-            if remaining <= 0:
-                break
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), min(remaining, self._config.webhook_recheck))
-            wake.clear()
-        log.warning("job %s: no webhook named it in time; refunding", job.id)
-        try:
-            await self._end_refunded(job, _S.FAILED, REASON_UNCERTAIN_SUBMIT, without_provider_id=True)
-        except LeaseLost:
-            # Refused because a webhook named it at the last moment (or the job is not ours any more).
-            current = await self._reload(job)
-            if current.provider_id is None:
-                raise
-            return await self._adopted(current)
-        return None
-
-    async def _adopted(self, job: Job) -> Job:
-        """Follow a job whose provider id came from a webhook after its submit reply was lost."""
-        now = self._clock()
-        job = await self._update(
-            job,
-            [_S.SUBMITTING],
-            state=_S.PROCESSING,
-            deadline_at=now + timedelta(seconds=self._config.job_timeout),
-            # A webhook usually means the render is over: fetch now.
-            next_poll_at=now,
-        )
-        log.info("job %s recovered through a webhook as provider job %s", job.id, job.provider_id)
-        await self._show(job)
-        return job
-
-    async def _reload(self, job: Job) -> Job:
-        """The job as stored now; LeaseLost when it is no longer ours or has moved on."""
-        assert job.id is not None
-        async with self._sessions() as session:
-            current = await job_queries.get_job(session, job_id=job.id)
-        if current is None or current.lease_owner != self._owner or current.state != job.state:
-            raise LeaseLost
-        return current
-
-    async def _host_inputs(self, job: Job) -> dict[str, str]:
-        """Give the provider a URL it can fetch for each input, valid well past submit time."""
-        assert job.id is not None
-        async with self._sessions() as session:
-            files = await stored_inputs.job_files(session, job_id=job.id)
-        urls: dict[str, str] = {}
-        fresh_until = self._clock() + self._config.hosted_url_margin
-        for attached, stored in files:
-            if stored.hosted_url and stored.hosted_until and stored.hosted_until > fresh_until:
-                urls[attached.role] = stored.hosted_url
-                continue
-            hosted = await self._modelslab.host_file(stored.data, stored.mime)
-            async with self._sessions() as session, session.begin():
-                await stored_inputs.cache_hosted_url(
-                    session, sha256=stored.sha256, url=hosted.url, until=hosted.expires_at
-                )
-            urls[attached.role] = hosted.url
-        return urls
-
-    async def _requeue(self, job: Job, exc: ModelsLabError, *, attempt_counted: bool = True) -> None:
-        """Put a job that was not accepted (queue full, service unreachable) back in line.
-
-        ``attempt_counted`` is False when the failure came before the submit counted the attempt.
-        """
-        attempts = job.submit_attempts + (0 if attempt_counted else 1)
-        if isinstance(exc, QueueFull):
-            # A full queue is the provider saying "not yet": the job waits in line, however long,
-            # and the attempt does not count. The account's real queue size, when the answer names
-            # it, becomes the runner's limit so it stops sending submits that will be refused.
-            attempts = job.submit_attempts - (1 if attempt_counted else 0)
-            if self._provider_limit.learn(exc.queue_limit):
-                log.warning(
-                    "ModelsLab says this account's queue holds %s jobs, fewer than MAX_JOBS_IN_FLIGHT=%s: "
-                    "sending at most %s at a time",
-                    exc.queue_limit,
-                    self._provider_limit.configured,
-                    exc.queue_limit,
-                )
-            delay = self._config.provider_wait(exc.retry_after)
-        elif isinstance(exc, InsufficientFunds):
-            # No funds is the owner's problem to fix, not the member's: submitting pauses, the job
-            # keeps its place in line (the attempt does not count) and is tried again after a top-up.
-            attempts = job.submit_attempts - (1 if attempt_counted else 0)
-            self._pause.set(True)
-            delay = 0.0  # the pause holds it back, and it goes as soon as submitting resumes
-        elif attempts >= self._config.max_requeues:
-            log.warning("job %s: giving up after %s attempts: %s", job.id, attempts, exc)
-            await self._end_refunded(job, _S.FAILED, REASON_TOO_MANY_RETRIES)
-            return
-        else:
-            delay = self._backoff.delay(attempts)
-        log.info("job %s back in line for %.1f s: %s", job.id, delay, exc)
-        waiting = await self._update(
-            job,
-            [_S.SUBMITTING],
-            state=_S.QUEUED,
-            submitted_at=None,
-            submit_attempts=attempts,
-            not_before=self._clock() + timedelta(seconds=delay),
-            lease_owner=None,
-            lease_expires_at=None,
-        )
-        await self._show(waiting)
-
-    async def _follow(self, job: Job) -> Job | None:
-        """Poll the provider until the job is done, failed or past its deadline."""
-        assert job.id is not None and job.provider_id is not None and job.deadline_at is not None
-        wake = self._webhooks.listen(job.id) if self._webhooks is not None else None
-        last_fetch: float | None = None
-        while True:
-            now = self._clock()
-            if now >= job.deadline_at:
-                log.warning("job %s timed out at the provider (%s polls)", job.id, job.poll_count)
-                await self._end_refunded(job, _S.TIMED_OUT, REASON_TIMEOUT)
-                return None
-            due = job.next_poll_at or now
-            await self._until_due(
-                max(0.0, (min(due, job.deadline_at) - now).total_seconds()), wake, last_fetch
-            )
-            if self._clock() >= job.deadline_at:
-                continue
-            last_fetch = asyncio.get_running_loop().time()
-            try:
-                result = await self._modelslab.fetch(job.provider_id)
-            except QueueFull as exc:
-                delay = self._config.provider_wait(exc.retry_after)
-            except Transient as exc:
-                delay = self._backoff.delay(job.poll_count)
-                log.info("job %s: poll failed (%s); next in %.1f s", job.id, exc, delay)
-            except JobNotFound as exc:
-                since_submit = (self._clock() - (job.submitted_at or self._clock())).total_seconds()
-                if since_submit > self._config.not_found_grace:
-                    self._log_provider_refusal(job, exc)
-                    await self._end_refunded(job, _S.FAILED, exc.user_message)
-                    return None
-                # Right after a submit the fetch endpoint may not know the job yet.
-                delay = self._backoff.delay(job.poll_count)
-                log.info(
-                    "job %s: not found yet %.0f s after submit; next poll in %.1f s",
-                    job.id,
-                    since_submit,
-                    delay,
-                )
-            except _FINAL_PROVIDER_ERRORS as exc:
-                self._log_provider_refusal(job, exc)
-                await self._end_refunded(job, _S.FAILED, exc.user_message)
-                return None
-            else:
-                if result.status is JobStatus.SUCCESS:
-                    job = await self._update(
-                        job, [_S.PROCESSING], state=_S.DELIVERING, result_urls=list(result.output_urls)
-                    )
-                    await self._show(job)
-                    return job
-                if result.status is JobStatus.FAILED:
-                    log.warning("job %s failed at the provider: %s", job.id, result.message)
-                    await self._end_refunded(job, _S.FAILED, REASON_PROVIDER_FAILED)
-                    return None
-                # With webhooks a poll is only the fallback for a webhook that never comes.
-                delay = self._backoff.delay(job.poll_count if wake is None else _AT_CAP)
-            job = await self._update(
-                job,
-                [_S.PROCESSING],
-                poll_count=job.poll_count + 1,
-                next_poll_at=self._clock() + timedelta(seconds=delay),
-            )
-
-    async def _until_due(self, seconds: float, wake: asyncio.Event | None, last_fetch: float | None) -> None:
-        """Wait ``seconds`` for the next poll, or less when a webhook names the job.
-
-        A webhook wakes the job at most once per ``poll_min`` after a fetch, so a flood of
-        webhooks (duplicates, forgeries) never costs more fetches than polling would.
-        """
-        if wake is None:
-            await asyncio.sleep(seconds)
-            return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), seconds)
-        wake.clear()
-        if last_fetch is not None:
-            spare = last_fetch + self._config.poll_min - asyncio.get_running_loop().time()
-            if spare > 0:
-                await asyncio.sleep(spare)
-
-    async def _deliver(self, job: Job) -> None:
-        """Download the result and post it, exactly once."""
-        urls = job.result_urls or []
-        expires_at = (job.submitted_at or self._clock()) + self._config.output_lifetime
-        gallery_channel_id = await self._gallery_channel(job)
-        reason = REASON_DOWNLOAD
-        for attempt in range(self._config.delivery_attempts):
-            try:
-                if job.delivery_started_at is not None:
-                    # A process stopped mid-delivery, maybe after Discord took the post but before we
-                    # recorded it; its nonce protects a few minutes only, so look before posting.
-                    found = await self._presenter.find_delivery(job, gallery_channel_id)
-                else:
-                    found = FoundDelivery(None, None)
-                    job = await self._update(job, [_S.DELIVERING], delivery_started_at=self._clock())
-                message_id, gallery_message_id = await self._download_and_post(
-                    job, urls, expires_at, found, gallery_channel_id
-                )
-            except OutputUnavailable as exc:
-                log.warning("job %s: output not downloadable: %s", job.id, exc)
-                await self._end_refunded(job, _S.FAILED, REASON_DOWNLOAD)
-                return
-            except DeliveryImpossible as exc:
-                log.warning("job %s: cannot post the result: %s", job.id, exc)
-                await self._end_refunded(job, _S.FAILED, REASON_UNDELIVERABLE)
-                return
-            except (Transient, DeliveryError) as exc:
-                reason = REASON_DISCORD_FAILING if isinstance(exc, DeliveryError) else REASON_DOWNLOAD
-                delay = self._backoff.delay(attempt)
-                log.info(
-                    "job %s: delivery attempt %s failed (%s); retrying in %.1f s",
-                    job.id,
-                    attempt + 1,
-                    exc,
-                    delay,
-                )
-                await asyncio.sleep(delay)
-                continue
-            job = await self._update(
-                job,
-                [_S.DELIVERING],
-                state=_S.DELIVERED,
-                result_message_id=message_id,
-                gallery_message_id=gallery_message_id,
-                finished_at=self._clock(),
-                lease_owner=None,
-                lease_expires_at=None,
-            )
-            log.info("job %s delivered (message %s)", job.id, message_id)
-            await self._show(job)
-            return
-        await self._end_refunded(job, _S.FAILED, reason)
-
-    async def _download_and_post(
-        self,
-        job: Job,
-        urls: list[str],
-        expires_at: datetime,
-        found: FoundDelivery,
-        gallery_channel_id: int | None,
-    ) -> tuple[int, int | None]:
-        """Post the result where it is not posted yet; the ids of the result message and, for a
-        campaign entry, its gallery post."""
-        if found.result_message_id is not None:
-            log.info("job %s: its result was already posted (message %s)", job.id, found.result_message_id)
-            gallery = found.gallery_message_id
-            if gallery is None and gallery_channel_id is not None:
-                gallery = await self._post_entry(
-                    job, gallery_channel_id, video=None, url=urls[0] if urls else ""
-                )
-            return found.result_message_id, gallery
-        result = await download_video(
-            self._http,
-            urls,
-            self._config.download_dir,
-            max_bytes=job.upload_limit,
-            allowed_private=self._allowed_private,
-        )
-        if not isinstance(result, DownloadedVideo):
-            log.info("job %s: video larger than the upload limit; posting a link", job.id)
-            message_id = await self._presenter.deliver_link(job, result.url, expires_at)
-            return message_id, await self._post_entry(job, gallery_channel_id, video=None, url=result.url)
-        try:
-            try:
-                message_id = await self._presenter.deliver_file(job, result.path)
-                video: Path | None = result.path
-            except UploadTooLarge:
-                log.info("job %s: upload refused as too large; posting a link", job.id)
-                message_id = await self._presenter.deliver_link(job, result.url, expires_at)
-                video = None
-            return message_id, await self._post_entry(job, gallery_channel_id, video=video, url=result.url)
-        finally:
-            result.path.unlink(missing_ok=True)
-
-    async def _gallery_channel(self, job: Job) -> int | None:
-        if job.campaign_id is None:
-            return None
-        async with self._sessions() as session:
-            campaign = await session.get(Campaign, job.campaign_id)
-        return campaign.gallery_channel_id if campaign is not None else None
-
-    async def _post_entry(
-        self, job: Job, gallery_channel_id: int | None, *, video: Path | None, url: str
-    ) -> int | None:
-        """Post a campaign entry in the campaign's gallery (best effort: the owner already has it)."""
-        if gallery_channel_id is None or job.campaign_id is None:
-            return None
-        async with self._sessions() as session:
-            campaign = await session.get(Campaign, job.campaign_id)
-        if campaign is None:
-            return None
-        try:
-            return await self._presenter.post_gallery_entry(job, campaign, video=video, url=url)
-        except Exception:
-            log.warning("job %s: could not post the entry to the gallery", job.id, exc_info=True)
-            return None
-
-    # -- state changes --------------------------------------------------------------------------
-
-    async def _update(self, job: Job, states: Sequence[JobState], **values: Any) -> Job:
-        assert job.id is not None
-        job_id = job.id
-
-        async def change(session: AsyncSession) -> Job | None:
-            return await job_queries.update_owned(
-                session, job_id=job_id, owner=self._owner, states=list(states), **values
-            )
-
-        updated = await self._write(job_id, change)
-        if updated is None:
-            raise LeaseLost
-        return updated
-
-    async def _write(self, job_id: int, change: Callable[[AsyncSession], Awaitable[_T]]) -> _T:
-        """Run one transaction, waiting through database outages instead of giving up.
-
-        What a job learns (the provider's id after a paid submit, the result's URLs) exists only in
-        memory until it is written: dropping it because the database was away for a minute would
-        turn a paid render into a refund. The guarded update still refuses if the job changed hands.
-        """
-        delay = 0.5
-        while True:
-            try:
-                return await asyncio.shield(self._transaction(change))
-            except Exception as exc:
-                if not is_outage(exc):
-                    raise
-                log.warning("job %s: waiting for the database (%r); retrying in %.0f s", job_id, exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, _OUTAGE_RETRY_CAP)
-
-    async def _transaction(self, change: Callable[[AsyncSession], Awaitable[_T]]) -> _T:
-        # Shielded by `_write`: a job cancelled at shutdown must not leave its transaction half-way
-        # (on SQLite the connection would keep the write lock until garbage collection, and the
-        # leases handed back at shutdown would wait 30 s for it). The write finishes or never began.
-        async with self._sessions() as session, session.begin():
-            return await change(session)
-
-    async def _end_refunded(
-        self, job: Job, state: JobState, reason: str, *, without_provider_id: bool = False
-    ) -> None:
-        """End the job in a refunded state, give the credits back and owe the owner a note, in one
-        transaction; then tell them. The note survives a crash: it is posted on resume.
-
-        ``without_provider_id``: only if no webhook named the job's provider id meanwhile
-        (LeaseLost otherwise)."""
-        assert job.id is not None
-        now = self._clock()
-        job_id, from_state = job.id, job.state
-
-        async def end_and_refund(session: AsyncSession) -> Job:
-            ended = await job_queries.update_owned(
-                session,
-                job_id=job_id,
-                owner=self._owner,
-                states=[from_state],
-                without_provider_id=without_provider_id,
-                state=state,
-                failure_reason=reason,
-                finished_at=now,
-                failure_note_pending=True,
-                # Still ours until the note is posted, so no other process posts it too.
-                lease_expires_at=now + timedelta(seconds=self._config.lease_seconds),
-            )
-            if ended is None:
-                raise LeaseLost
-            await refund(session, ended, reason=state.value)
-            return ended
-
-        try:
-            ended = await self._write(job_id, end_and_refund)
-        except LeaseLost:
-            raise
-        except Exception:
-            # The refund itself failed (a bug, or data the ledger refuses). The job must still end:
-            # a job left at the provider's stage would hold a slot of every server's queue forever.
-            log.exception(
-                "job %s: the refund of %s credits failed; ending the job without it", job_id, job.cost
-            )
-
-            async def end_only(session: AsyncSession) -> Job:
-                ended = await job_queries.update_owned(
-                    session,
-                    job_id=job_id,
-                    owner=self._owner,
-                    states=[from_state],
-                    without_provider_id=without_provider_id,
-                    state=state,
-                    failure_reason=f"{reason} {REASON_REFUND_FAILED}",
-                    finished_at=now,
-                    failure_note_pending=True,
-                    lease_expires_at=now + timedelta(seconds=self._config.lease_seconds),
-                )
-                if ended is None:
-                    raise LeaseLost
-                return ended
-
-            ended = await self._write(job_id, end_only)
-        log.info("job %s ended %s and was refunded %s credits", job.id, state.value, job.cost)
-        await self._show(ended)
-        await self._announce(ended)
-
-    async def _announce(self, job: Job) -> None:
-        """Post the failure note owed to the owner, then record that it is posted."""
-        assert job.id is not None
-        try:
-            await self._presenter.announce_failure(job)
-        except DeliveryImpossible as exc:
-            log.warning("job %s: no way to tell the owner about the refund: %s", job.id, exc)
-        except (DeliveryError, *NETWORK_ERRORS) as exc:
-            # Posted again once this lease lapses, by this process or another.
-            log.warning("job %s: could not post the failure note yet: %s", job.id, exc)
-            return
-        job_id = job.id
-
-        async def posted(session: AsyncSession) -> None:
-            await job_queries.note_posted(session, job_id=job_id, owner=self._owner)
-
-        await self._write(job_id, posted)
-
-    async def _show(self, job: Job) -> None:
-        try:
-            await self._presenter.show_state(job)
-        except Exception:
-            # The status message is a courtesy; the job goes on without it.
-            log.warning("job %s: could not update the status message", job.id, exc_info=True)
-
-    @staticmethod
-    def _log_provider_refusal(job: Job, exc: ModelsLabError) -> None:
-        if isinstance(exc, InvalidKey | InsufficientFunds | PlanRestricted):
-            log.error("job %s: the ModelsLab account needs attention: %s", job.id, exc)
-        else:
-            log.warning("job %s refused by the provider: %s", job.id, exc)

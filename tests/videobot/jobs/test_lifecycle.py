@@ -90,7 +90,7 @@ async def test_a_refund_that_fails_still_ends_the_job(
     async def broken_refund(*args: object, **kwargs: object) -> None:
         raise IntegrityError("refund", {}, Exception("the ledger refused it"))
 
-    monkeypatch.setattr("videobot.jobs.lifecycle.refund", broken_refund)
+    monkeypatch.setattr("videobot.jobs.transitions.refund", broken_refund)
     harness.fake.fail_next_submit("bad_request")
     await harness.runner().start()
     job = await harness.queue(duration=4)

@@ -12,8 +12,8 @@ from storage.types import utcnow
 from tests.videobot.jobs.conftest import KEY, START, Harness
 from videobot.campaigns import Campaigns, CampaignSpec
 from videobot.jobs import JobState
-from videobot.jobs.lifecycle import REASON_TIMEOUT, REASON_UNCERTAIN_SUBMIT
 from videobot.jobs.runner import JobRunner
+from videobot.jobs.transitions import REASON_TIMEOUT, REASON_UNCERTAIN_SUBMIT
 from videobot.media import is_mp4
 
 

@@ -14,8 +14,8 @@ from storage.tables import Job
 from storage.types import utcnow
 from tests.videobot.jobs.conftest import START, Harness
 from videobot.jobs import JobState
-from videobot.jobs.lifecycle import REASON_UNCERTAIN_SUBMIT
 from videobot.jobs.runner import JobRunner
+from videobot.jobs.transitions import REASON_UNCERTAIN_SUBMIT
 from videobot.jobs.webhooks import WebhookInbox, WebhookOutcome, job_id_of, track_id_of
 from videobot.metrics import Metrics
 from videobot.modelslab import JobStatus
