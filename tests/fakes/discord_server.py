@@ -275,7 +275,7 @@ class HeldRequest:
 
     ``applied=True``: the request takes effect at once and only its answer waits (Discord took the
     post, the reply is lost if the client dies meanwhile); ``applied=False``: nothing happens until
-    `release`, and then the request is refused with a 503 (it never reached Discord).
+    `release`, and then it is answered 502 (lost on the way: it never reached Discord).
     """
 
     method: str
@@ -1847,7 +1847,7 @@ class FakeDiscord:
             if held is not None and not held.applied:
                 held.arrived.set()
                 await held.released.wait()
-                response = _json_response({"message": "503: Service Unavailable", "code": 0}, 503)
+                response = _json_response({"message": "502: Bad Gateway", "code": 0}, 502)
             else:
                 response = await self._serve(request, route, match, body, files)
             if held is not None and held.applied:
