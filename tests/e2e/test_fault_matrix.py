@@ -132,6 +132,16 @@ async def assert_settled(world: World, expected: dict[int, Outcome], timeout: fl
             assert len(notes) == 1, f"job {job.id}: {len(notes)} failure notes"
             assert submits_of(world, job.id) <= 1
             assert ledger[job.id] == 0, f"job {job.id} refunded {ledger[job.id] + job.cost} of {job.cost}"
+    for job in jobs:
+        # Nothing stale either: each status message ends showing how its job ended.
+        assert job.status_message_id is not None
+        status = world.discord.messages[job.status_message_id]
+        title = f"Video #{job.id} · {job.state.label}"
+        await eventually(
+            lambda s=status, t=title: bool(s.embeds) and s.embeds[0].get("title") == t,  # type: ignore[misc]
+            timeout=10,
+            what=f"the status message to say {title!r}",
+        )
     await assert_books_balance(world.database_url)
     world.assert_no_secrets_in_logs()
 
@@ -245,7 +255,8 @@ async def two_processes_holder_killed(world: World) -> dict[int, Outcome]:
 
 async def shards_in_two_processes(world: World) -> dict[int, Outcome]:
     """SHARD_COUNT=2 split over two processes. The test guild is on shard 1; its process accepts
-    the jobs and is then killed: whichever process holds each job delivers it, once."""
+    the jobs and is then killed: the process of shard 0, which never sees that guild on its gateway,
+    delivers them (at once when it held them, after the lease when it takes them over), once."""
     world.modelslab.render_seconds = 2
     await world.start_bot(SHARD_COUNT="2", SHARD_IDS="0")
     shard_one = await world.start_bot(SHARD_COUNT="2", SHARD_IDS="1")
@@ -297,6 +308,13 @@ MATRIX = [
 async def test_fault_matrix(matrix_world: World, row: Row) -> None:
     expected = await row.act(matrix_world)
     await assert_settled(matrix_world, expected)
+    survivors = [bot for bot in matrix_world.bots if bot.running]
+    killed = [bot for bot in matrix_world.bots if not bot.running]
+    for job_id, outcome in expected.items():
+        if outcome == DELIVERED:
+            # Each row kills its processes before they deliver: the work was taken over.
+            line = f"job {job_id} delivered"
+            assert any(line in bot.log() for bot in survivors), f"no running process logged {line!r}"
+            assert not any(line in bot.log() for bot in killed), f"a killed process logged {line!r}"
     if row.log_says is not None:
-        survivors = [bot for bot in matrix_world.bots if bot.running]
         assert any(row.log_says in bot.log() for bot in survivors), f"no process logged {row.log_says!r}"
