@@ -150,17 +150,23 @@ async def assert_settled(world: World, expected: dict[int, Outcome], timeout: fl
 
 
 async def killed_while_queued(world: World) -> dict[int, Outcome]:
-    """One job renders, the next waits for the only provider slot: killed, restarted."""
+    """One job renders, the other waits for the only provider slot: killed, restarted."""
     world.modelslab.render_seconds = 2
     limit = {"MAX_JOBS_IN_FLIGHT": "1", **ALONE}
     bot = await world.start_bot(**limit)
-    rendering = await new_job(world, "first in line")
-    waiting = await new_job(world, "second in line")
+    jobs = [await new_job(world, "first in line"), await new_job(world, "second in line")]
     await eventually(lambda: len(world.modelslab.submits()) == 1, what="the first submit")
-    assert (await job_state(world, waiting)).state == JobState.QUEUED
+    # Either may go first (a job is due once its status message is posted): the other waits, shown
+    # as waiting. (Killed before its status message is posted, a job starts after a 15 s grace.)
+    deadline = time.monotonic() + 10
+    while None in [(await job_state(world, job_id)).status_message_id for job_id in jobs]:
+        assert time.monotonic() < deadline, "a status message was never recorded"
+        await asyncio.sleep(0.05)
+    states = [(await job_state(world, job_id)).state for job_id in jobs]
+    assert JobState.QUEUED in states, states
     bot.kill()
     await restart_alone(world, MAX_JOBS_IN_FLIGHT="1")
-    return {rendering: DELIVERED, waiting: DELIVERED}
+    return dict.fromkeys(jobs, DELIVERED)
 
 
 async def killed_while_submitting(world: World) -> dict[int, Outcome]:
