@@ -182,7 +182,7 @@ async def killed_while_submitting(world: World) -> dict[int, Outcome]:
 
 
 async def killed_while_processing(world: World) -> dict[int, Outcome]:
-    world.modelslab.render_seconds = 3
+    world.modelslab.render_seconds = 2
     bot = await world.start_bot(**ALONE)
     job_id = await new_job(world, "rendering when the host died")
     await until_state(world, job_id, JobState.PROCESSING)
@@ -250,12 +250,26 @@ async def killed_mid_refund_note_posted_past_nonce_window(world: World) -> dict[
 async def two_processes_holder_killed(world: World) -> dict[int, Outcome]:
     """Two processes on one database; the one rendering the job dies and the other takes it over
     when the lease runs out."""
-    world.modelslab.render_seconds = 3
+    world.modelslab.render_seconds = 2
     await world.start_bot()
     await world.start_bot()
     job_id = await new_job(world, "one of two hosts dies")
     job = await until_state(world, job_id, JobState.PROCESSING)
     holder(world, job).kill()
+    return {job_id: DELIVERED}
+
+
+async def two_processes_holder_killed_mid_upload(world: World) -> dict[int, Outcome]:
+    """Two processes; Discord took the upload of one, which died before the reply: the other takes
+    the job over and finds the video in the thread instead of posting it again."""
+    world.discord.nonce_window = 0.2
+    held = world.discord.hold("POST", MESSAGES, when=body_says("is ready"), applied=True)
+    await world.start_bot()
+    await world.start_bot()
+    job_id = await new_job(world, "uploaded by one host, recorded by the other")
+    await held.wait_arrived(timeout=30)
+    holder(world, await job_state(world, job_id)).kill()
+    held.release()
     return {job_id: DELIVERED}
 
 
@@ -306,6 +320,12 @@ MATRIX = [
         "the failure note was already posted",
     ),
     Row("two-processes", "processing", two_processes_holder_killed, RESUMED),
+    Row(
+        "two-processes",
+        "delivering-past-nonce-window",
+        two_processes_holder_killed_mid_upload,
+        ALREADY_POSTED,
+    ),
     Row("two-shards", "processing", shards_in_two_processes),
 ]
 
