@@ -70,7 +70,7 @@ def body_says(text: str) -> Callable[[Any], bool]:
     return lambda body: isinstance(body, dict) and text in str(body.get("content") or "")
 
 
-async def kill_while_held(world: World, bot: BotProcess, held: HeldRequest) -> None:
+async def kill_while_held(bot: BotProcess, held: HeldRequest) -> None:
     """Kill the bot while Discord holds its request, then let the fake finish it."""
     await held.wait_arrived(timeout=30)
     bot.kill()
@@ -196,7 +196,7 @@ async def killed_mid_upload_reply_lost(world: World) -> dict[int, Outcome]:
     held = world.discord.hold("POST", MESSAGES, when=body_says("is ready"), applied=True)
     bot = await world.start_bot(**ALONE)
     job_id = await new_job(world, "uploaded, then killed")
-    await kill_while_held(world, bot, held)
+    await kill_while_held(bot, held)
     await restart_alone(world)
     return {job_id: DELIVERED}
 
@@ -207,7 +207,7 @@ async def killed_mid_upload_past_nonce_window(world: World) -> dict[int, Outcome
     held = world.discord.hold("POST", MESSAGES, when=body_says("is ready"), applied=True)
     bot = await world.start_bot(**ALONE)
     job_id = await new_job(world, "uploaded long ago")
-    await kill_while_held(world, bot, held)
+    await kill_while_held(bot, held)
     await asyncio.sleep(world.discord.nonce_window)
     await restart_alone(world)
     return {job_id: DELIVERED}
@@ -218,7 +218,7 @@ async def killed_mid_upload_never_arrived(world: World) -> dict[int, Outcome]:
     held = world.discord.hold("POST", MESSAGES, when=body_says("is ready"), applied=False)
     bot = await world.start_bot(**ALONE)
     job_id = await new_job(world, "lost on the wire")
-    await kill_while_held(world, bot, held)
+    await kill_while_held(bot, held)
     await restart_alone(world)
     return {job_id: DELIVERED}
 
@@ -229,7 +229,7 @@ async def killed_mid_refund_note_unsent(world: World) -> dict[int, Outcome]:
     held = world.discord.hold("POST", MESSAGES, when=body_says("did not work out"), applied=False)
     bot = await world.start_bot(**ALONE)
     job_id = await new_job(world, "doomed at the provider")
-    await kill_while_held(world, bot, held)
+    await kill_while_held(bot, held)
     await restart_alone(world)
     return {job_id: REFUNDED}
 
@@ -241,7 +241,7 @@ async def killed_mid_refund_note_posted_past_nonce_window(world: World) -> dict[
     held = world.discord.hold("POST", MESSAGES, when=body_says("did not work out"), applied=True)
     bot = await world.start_bot(**ALONE)
     job_id = await new_job(world, "doomed, and told once")
-    await kill_while_held(world, bot, held)
+    await kill_while_held(bot, held)
     await asyncio.sleep(world.discord.nonce_window)
     await restart_alone(world)
     return {job_id: REFUNDED}
