@@ -138,9 +138,14 @@ class DiscordPresenter:
         """Tell the owner what went wrong and that the credits are back: in the thread, else the
         channel, else in a direct message."""
         reason = job.failure_reason or "The video could not be made."
-        content = (
-            f"<@{job.user_id}> video #{job.id} did not work out: {reason} Your {job.cost} credits are back."
-        )
+        opening = f"<@{job.user_id}> video #{job.id} did not work out"
+        content = f"{opening}: {reason} Your {job.cost} credits are back."
+        # A process may have died after Discord took the note and before it was recorded; resumed
+        # after the nonce window, only the thread's history tells.
+        for target in _targets(job):
+            if await self._find_own_message(target, lambda m: m.content.startswith(opening)) is not None:
+                log.info("job %s: the failure note was already posted", job.id)
+                return
         try:
             await self._send(job, content, video=None, with_buttons=False, nonce=f"fail{job.id}")
         except DeliveryImpossible:
@@ -152,15 +157,14 @@ class DiscordPresenter:
         Discord's nonce stops a repeated post for a few minutes only; a job resumed later asks here
         before posting again. The bot's own buttons carry the job id, which marks its messages.
         """
-        targets = [job.thread_id, job.channel_id] if job.thread_id else [job.channel_id]
         result = None
-        for target in dict.fromkeys(targets):
-            result = await self._find_own_message(target, f"video:delete:{job.id}")
+        for target in _targets(job):
+            result = await self._find_own_message(target, _has_button(f"video:delete:{job.id}"))
             if result is not None:
                 break
         gallery = None
         if gallery_channel_id is not None:
-            gallery = await self._find_own_message(gallery_channel_id, f"campaign:vote:{job.id}")
+            gallery = await self._find_own_message(gallery_channel_id, _has_button(f"campaign:vote:{job.id}"))
         return FoundDelivery(result, gallery)
 
     async def post_gallery_entry(self, job: Job, campaign: Campaign, *, video: Path | None, url: str) -> int:
@@ -193,14 +197,17 @@ class DiscordPresenter:
         )
         return message.id
 
-    async def _find_own_message(self, channel_id: int, custom_id: str) -> int | None:
+    async def _find_own_message(
+        self, channel_id: int, matches: Callable[[discord.Message], bool]
+    ) -> int | None:
+        """The newest of the bot's recent messages in the channel for which ``matches`` holds."""
         channel = self._client.get_partial_messageable(channel_id)
         me = self._client.user
         try:
             async for message in channel.history(limit=HISTORY_SCAN):
                 if me is not None and message.author.id != me.id:
                     continue
-                if any(getattr(c, "custom_id", None) == custom_id for c in _walk(message.components)):
+                if matches(message):
                     return message.id
         except discord.HTTPException as exc:
             if exc.code in _MISSING_ACCESS or exc.status in (403, 404):
@@ -271,9 +278,8 @@ class DiscordPresenter:
         self, job: Job, content: str, *, video: Path | None, with_buttons: bool, nonce: str
     ) -> int:
         """Post in the job's thread, falling back to its channel; the message id."""
-        targets = [job.thread_id, job.channel_id] if job.thread_id else [job.channel_id]
         last_error: discord.HTTPException | None = None
-        for target in dict.fromkeys(targets):
+        for target in _targets(job):
             channel = self._client.get_partial_messageable(target)
             for _attempt in range(2):
                 # A fresh File each attempt: discord.py closes the one it sent.
@@ -310,6 +316,16 @@ class DiscordPresenter:
         except discord.HTTPException:
             return False
         return True
+
+
+def _targets(job: Job) -> list[int]:
+    """Where a job's messages go: its thread, then its channel."""
+    return list(dict.fromkeys([job.thread_id, job.channel_id] if job.thread_id else [job.channel_id]))
+
+
+def _has_button(custom_id: str) -> Callable[[discord.Message], bool]:
+    """A message carrying the button with this custom id (the bot's buttons name their job)."""
+    return lambda message: any(getattr(c, "custom_id", None) == custom_id for c in _walk(message.components))
 
 
 def _walk(components: list[discord.Component]) -> list[discord.Component]:

@@ -54,6 +54,10 @@ class BotProcess:
             return self._proc.wait(5)
 
     @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
@@ -152,8 +156,9 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Attach the bot processes' logs to a failing test's report."""
     report: pytest.TestReport = yield
-    world = getattr(item, "funcargs", {}).get("world")
-    if report.failed and isinstance(world, World):
+    funcargs = getattr(item, "funcargs", {})
+    world = next((value for value in funcargs.values() if isinstance(value, World)), None)
+    if report.failed and world is not None:
         for bot in world.bots:
             report.sections.append((f"log of {bot.log_path.name}", bot.log()[-12000:]))
     return report

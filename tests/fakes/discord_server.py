@@ -269,6 +269,41 @@ class _Route:
         return "+".join(v for p, v in zip(self.params, groups, strict=True) if p in MAJOR_PARAMETERS)
 
 
+@dataclass(eq=False)
+class HeldRequest:
+    """Requests to one route held in flight (see `FakeDiscord.hold`), as a bot sees a slow Discord.
+
+    ``applied=True``: the request takes effect at once and only its answer waits (Discord took the
+    post, the reply is lost if the client dies meanwhile); ``applied=False``: nothing happens until
+    `release`, and then it is answered 502 (lost on the way: it never reached Discord).
+    """
+
+    method: str
+    pattern: re.Pattern[str]
+    when: Callable[[Any], bool] | None
+    applied: bool
+    remaining: int
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+    count: int = 0
+
+    def matches(self, method: str, path: str, body: Any) -> bool:
+        return (
+            self.remaining > 0
+            and self.method in ("*", method)
+            and self.pattern.fullmatch(path) is not None
+            and (self.when is None or self.when(body))
+        )
+
+    async def wait_arrived(self, timeout: float = 30) -> None:
+        """Wait until a matching request is being held."""
+        await asyncio.wait_for(self.arrived.wait(), timeout)
+
+    def release(self) -> None:
+        """Let every held request (and any later one) go on."""
+        self.released.set()
+
+
 @dataclass
 class _Failure:
     method: str
@@ -426,6 +461,7 @@ class FakeDiscord:
         self._interactions_by_token: dict[str, FakeInteraction] = {}
         self._failures: list[_Failure] = []
         self._delays: list[tuple[str, re.Pattern[str], float]] = []
+        self._holds: list[HeldRequest] = []
         self._nonces: dict[tuple[int, int, str], tuple[int, float]] = {}
         self._dm_channels: dict[int, int] = {}
         self._dms_closed: set[int] = set()
@@ -457,6 +493,8 @@ class FakeDiscord:
 
     async def close(self) -> None:
         """Close every gateway connection and stop the server."""
+        for held in self._holds:
+            held.release()
         for conn in list(self._connections):
             conn.dropped = True
             with contextlib.suppress(Exception):
@@ -829,6 +867,33 @@ class FakeDiscord:
                 self._delays.remove(delay)
                 await asyncio.sleep(delay[2])
                 return
+
+    def hold(
+        self,
+        method: str,
+        path_regex: str,
+        *,
+        when: Callable[[Any], bool] | None = None,
+        applied: bool = True,
+        times: int = 1,
+    ) -> HeldRequest:
+        """Hold the next ``times`` matching requests in flight until `HeldRequest.release`.
+
+        ``path_regex`` as for `inject_failure`; ``when`` tests the request's JSON body (for an upload,
+        its ``payload_json``). With ``applied`` the request is handled at once and only its answer
+        waits: a client killed meanwhile never learns that its message exists.
+        """
+        held = HeldRequest(method.upper(), re.compile(path_regex), when, applied, times)
+        self._holds.append(held)
+        return held
+
+    def _take_hold(self, method: str, path: str, body: Any) -> HeldRequest | None:
+        for held in self._holds:
+            if held.matches(method, path, body):
+                held.remaining -= 1
+                held.count += 1
+                return held
+        return None
 
     def _take_failure(self, method: str, path: str) -> _Failure | None:
         for failure in self._failures:
@@ -1791,7 +1856,16 @@ class FakeDiscord:
                 else _json_response({"message": "404: Not Found", "code": 0}, 404)
             )
         else:
-            response = await self._serve(request, route, match, body, files)
+            held = self._take_hold(request.method, path, body)
+            if held is not None and not held.applied:
+                held.arrived.set()
+                await held.released.wait()
+                response = _json_response({"message": "502: Bad Gateway", "code": 0}, 502)
+            else:
+                response = await self._serve(request, route, match, body, files)
+            if held is not None and held.applied:
+                held.arrived.set()
+                await held.released.wait()
             for name, value in verdict.headers.items():
                 response.headers.setdefault(name, value)
         record.status = response.status

@@ -406,6 +406,44 @@ async def test_nonce_makes_send_idempotent(fake: FakeDiscord, bot: RecordingBot)
     assert fake.requests_to("POST", rf"/channels/{CHANNEL}/messages")[0].json["enforce_nonce"] is True
 
 
+async def test_nonce_dedupe_expires_after_the_window(fake: FakeDiscord, bot: RecordingBot) -> None:
+    channel = bot.get_channel(CHANNEL)
+    assert isinstance(channel, discord.TextChannel)
+    fake.nonce_window = 0.2
+    first = await channel.send("result of job 7", nonce="job-7")
+    await asyncio.sleep(0.3)
+    again = await channel.send("result of job 7", nonce="job-7")
+    assert again.id != first.id
+    assert len(fake.messages_in(CHANNEL)) == 2
+
+
+async def test_a_held_post_exists_before_its_reply_comes(fake: FakeDiscord, bot: RecordingBot) -> None:
+    channel = bot.get_channel(CHANNEL)
+    assert isinstance(channel, discord.TextChannel)
+    held = fake.hold("POST", r"/channels/\d+/messages", when=lambda body: body.get("content") == "held")
+    await channel.send("not held")
+    sending = asyncio.create_task(channel.send("held"))
+    await held.wait_arrived(5)
+    assert [m.content for m in fake.messages_in(CHANNEL)] == ["not held", "held"]
+    assert not sending.done()
+    held.release()
+    assert (await sending).content == "held"
+
+
+async def test_a_held_post_not_applied_never_happens(fake: FakeDiscord, bot: RecordingBot) -> None:
+    channel = bot.get_channel(CHANNEL)
+    assert isinstance(channel, discord.TextChannel)
+    held = fake.hold("POST", r"/channels/\d+/messages", applied=False)
+    sending = asyncio.create_task(channel.send("lost"))
+    await held.wait_arrived(5)
+    assert fake.messages_in(CHANNEL) == []
+    held.release()
+    await sending  # discord.py retries the 502; the retry is not held
+    posts = fake.requests_to("POST", rf"/channels/{CHANNEL}/messages")
+    assert [r.status for r in posts] == [502, 200]
+    assert [m.content for m in fake.messages_in(CHANNEL)] == ["lost"]
+
+
 async def test_rate_limit_is_retried_by_discord_py(fake: FakeDiscord, bot: RecordingBot) -> None:
     channel = bot.get_channel(CHANNEL)
     assert isinstance(channel, discord.TextChannel)

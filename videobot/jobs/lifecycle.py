@@ -112,8 +112,10 @@ class JobLifecycle:
         try:
             current: Job | None = job
             if job.state.is_final:
-                # Resumed only to tell the owner why it was refunded (the note was owed).
+                # Resumed only to tell the owner why it was refunded (the note was owed). The process
+                # that ended it may have died before its status message said so, too.
                 if job.failure_note_pending:
+                    await self._steps.show(job)
                     await self._steps.announce(job)
                 return
             if current is not None and current.state == _S.SUBMITTING:
