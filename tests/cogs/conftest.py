@@ -18,7 +18,7 @@ from storage.engine import SessionFactory, create_engine, create_session_factory
 from storage.migrate import upgrade_database
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.modelslab_server import FakeModelsLab
-from tests.member import GUILD, Members, populate
+from tests.member import CHANNEL, GUILD, Members, populate
 from videobot.catalog import load_catalog
 from videobot.config import Config
 from videobot.modelslab import ModelsLabClient
@@ -38,6 +38,11 @@ class Flow(Members):
         self.modelslab = modelslab
         self.bot = bot
         self.sessions = sessions
+
+    def status_text(self, job_id: int) -> str:
+        """What the job's status message in the test channel shows now ("" before it exists)."""
+        shown = [m.text for m in self.discord.messages_in(CHANNEL, include_ephemeral=False)]
+        return next((text for text in shown if f"Video #{job_id} ·" in text), "")
 
 
 @pytest.fixture

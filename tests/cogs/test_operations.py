@@ -236,11 +236,7 @@ async def test_no_funds_pauses_videos_tells_members_and_a_top_up_delivers_them(f
     flow.modelslab.balance = 0  # every submit answers 402
     first = job_number(await flow.run("video text", prompt="a fox", duration=4))
 
-    def status(job_id: int) -> str:
-        shown = [m.text for m in flow.discord.messages_in(CHANNEL, include_ephemeral=False)]
-        return next((text for text in shown if f"Video #{job_id} ·" in text), "")
-
-    await eventually(lambda: "needs a top-up" in status(first), what="the paused status")
+    await eventually(lambda: "needs a top-up" in flow.status_text(first), what="the paused status")
     second = await flow.run("video text", prompt="an owl", duration=4)
     assert "Video making is paused: the bot's ModelsLab account needs a top-up" in second
     assert await flow.balance() == START - 80  # both charged once, neither refunded

@@ -105,11 +105,7 @@ async def test_a_job_cancelled_before_its_status_message_exists_still_shows_canc
     job = job_number(await flow.run("video text", prompt="a fox", duration=4))
     assert f"Video #{job} cancelled" in await flow.run("video cancel", job=job)
 
-    def status() -> str:
-        shown = [m.text for m in flow.discord.messages_in(CHANNEL, include_ephemeral=False)]
-        return next((text for text in shown if f"Video #{job} ·" in text), "")
-
-    await eventually(lambda: "Cancelled" in status(), what="the cancelled status")
+    await eventually(lambda: "Cancelled" in flow.status_text(job), what="the cancelled status")
     assert await flow.balance() == START
     assert flow.modelslab.submits() == []
 

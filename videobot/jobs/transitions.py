@@ -130,7 +130,7 @@ class JobTransitions:
         now = self._clock()
         job_id, from_state = job.id, job.state
 
-        async def end_and_refund(session: AsyncSession) -> Job:
+        async def end(session: AsyncSession, failure_reason: str) -> Job:
             ended = await job_queries.update_owned(
                 session,
                 job_id=job_id,
@@ -138,7 +138,7 @@ class JobTransitions:
                 states=[from_state],
                 without_provider_id=without_provider_id,
                 state=state,
-                failure_reason=reason,
+                failure_reason=failure_reason,
                 finished_at=now,
                 failure_note_pending=True,
                 # Still ours until the note is posted, so no other process posts it too.
@@ -146,8 +146,15 @@ class JobTransitions:
             )
             if ended is None:
                 raise LeaseLost
+            return ended
+
+        async def end_and_refund(session: AsyncSession) -> Job:
+            ended = await end(session, reason)
             await refund(session, ended, reason=state.value)
             return ended
+
+        async def end_only(session: AsyncSession) -> Job:
+            return await end(session, f"{reason} {REASON_REFUND_FAILED}")
 
         try:
             ended = await self.write(job_id, end_and_refund)
@@ -159,24 +166,6 @@ class JobTransitions:
             log.exception(
                 "job %s: the refund of %s credits failed; ending the job without it", job_id, job.cost
             )
-
-            async def end_only(session: AsyncSession) -> Job:
-                ended = await job_queries.update_owned(
-                    session,
-                    job_id=job_id,
-                    owner=self._owner,
-                    states=[from_state],
-                    without_provider_id=without_provider_id,
-                    state=state,
-                    failure_reason=f"{reason} {REASON_REFUND_FAILED}",
-                    finished_at=now,
-                    failure_note_pending=True,
-                    lease_expires_at=now + timedelta(seconds=self._config.lease_seconds),
-                )
-                if ended is None:
-                    raise LeaseLost
-                return ended
-
             ended = await self.write(job_id, end_only)
         log.info("job %s ended %s and was refunded %s credits", job.id, state.value, job.cost)
         await self.show(ended)

@@ -225,3 +225,12 @@ async def harness(sessions: SessionFactory, fake: FakeModelsLab, tmp_path: Path)
         finally:
             for runner in h.runners:
                 await runner.stop()
+
+
+async def crash(runner: JobRunner) -> None:
+    """Stop a runner the way SIGKILL would: tasks gone, leases left to expire."""
+    loops: list[asyncio.Task[None]] = [*runner._loops, *runner._tasks.values()]
+    for task in loops:
+        task.cancel()
+    await asyncio.gather(*loops, return_exceptions=True)
+    runner._loops.clear()

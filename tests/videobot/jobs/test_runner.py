@@ -9,10 +9,9 @@ import pytest
 
 from storage.tables import Job
 from storage.types import utcnow
-from tests.videobot.jobs.conftest import KEY, START, Harness
+from tests.videobot.jobs.conftest import KEY, START, Harness, crash
 from videobot.campaigns import Campaigns, CampaignSpec
 from videobot.jobs import JobState
-from videobot.jobs.runner import JobRunner
 from videobot.jobs.transitions import REASON_TIMEOUT, REASON_UNCERTAIN_SUBMIT
 from videobot.media import is_mp4
 
@@ -253,7 +252,7 @@ async def test_a_crashed_process_job_is_resumed_by_another_and_delivered_once(ha
     await first.start()
     job = await harness.queue()
     await harness.wait_for(job.id, JobState.PROCESSING)
-    await _crash(first)
+    await crash(first)
 
     second = harness.runner()
     await second.start()
@@ -300,15 +299,6 @@ async def test_cancelled_job_is_refunded_and_never_submitted(harness: Harness) -
     await asyncio.sleep(0.5)
     assert harness.fake.submits() == []
     assert await harness.balance() == START
-
-
-async def _crash(runner: JobRunner) -> None:
-    """Stop a runner the way SIGKILL would: tasks gone, leases left to expire."""
-    loops: list[asyncio.Task[None]] = [*runner._loops, *runner._tasks.values()]
-    for task in loops:
-        task.cancel()
-    await asyncio.gather(*loops, return_exceptions=True)
-    runner._loops.clear()
 
 
 async def test_a_campaign_entry_is_also_posted_to_the_gallery(harness: Harness) -> None:

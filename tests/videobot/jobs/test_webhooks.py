@@ -12,7 +12,7 @@ import pytest
 
 from storage.tables import Job
 from storage.types import utcnow
-from tests.videobot.jobs.conftest import START, Harness
+from tests.videobot.jobs.conftest import START, Harness, crash
 from videobot.jobs import JobState
 from videobot.jobs.runner import JobRunner
 from videobot.jobs.transitions import REASON_UNCERTAIN_SUBMIT
@@ -247,22 +247,13 @@ async def test_a_job_left_uncertain_by_a_stopped_process_waits_from_its_submit_t
     assert failed.failure_reason == REASON_UNCERTAIN_SUBMIT
     job = await harness.queue()
     await harness.eventually(lambda: len(harness.fake.submits()) == 1, what="the submit")
-    await _crash(first.runner)
+    await crash(first.runner)
 
     await hooked(webhook_wait=20.0, webhook_recheck=0.2)
     done = await harness.wait_for(job.id, JobState.DELIVERED, timeout=15)
     assert len(harness.fake.submits()) == 1
     assert await harness.ledger(job.id) == [("debit", -job.cost)]
     assert [j for j, _ in harness.presenter.files] == [done.id]
-
-
-async def _crash(runner: JobRunner) -> None:
-    """Stop a runner the way SIGKILL would: tasks gone, leases left to expire."""
-    loops: list[asyncio.Task[None]] = [*runner._loops, *runner._tasks.values()]
-    for task in loops:
-        task.cancel()
-    await asyncio.gather(*loops, return_exceptions=True)
-    runner._loops.clear()
 
 
 async def test_a_flood_of_webhooks_costs_no_more_fetches_than_polling(
